@@ -1,0 +1,18 @@
+package main
+
+// Commands whose stages are still being built. Each moves to a file of its own when its
+// stage lands; delete its line here then.
+var (
+	runDigest  = notYet
+	runVerify  = notYet
+	runKeygen  = notYet
+	runSign    = notYet
+	runAttest  = notYet
+	runFreeze  = notYet
+	runBuild   = notYet
+	runRelease = notYet
+	runReplay  = notYet
+	runPromote = notYet
+	runNotes   = notYet
+	runBench   = notYet
+)
