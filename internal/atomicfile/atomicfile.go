@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // WriteFile atomically replaces name with data.
@@ -21,7 +22,7 @@ func WriteFile(name string, data []byte, perm os.FileMode) error {
 // Write atomically replaces name with whatever fill writes. If fill fails, name is untouched.
 func Write(name string, perm os.FileMode, fill func(io.Writer) error) (err error) {
 	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp-*")
+	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+tempMarker+"*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
@@ -59,4 +60,15 @@ func syncDir(dir string) error {
 	defer d.Close()
 	_ = d.Sync()
 	return nil
+}
+
+// tempMarker is part of every temporary file's name, so leftovers of a killed writer can be
+// recognized (and are never mistaken for released files).
+const tempMarker = ".tmp-"
+
+// IsTemp reports whether the last element of a slash-separated path names a temporary file
+// that Write creates.
+func IsTemp(p string) bool {
+	base := p[strings.LastIndex(p, "/")+1:]
+	return strings.HasPrefix(base, ".") && strings.Contains(base, tempMarker)
 }

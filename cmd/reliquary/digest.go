@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sentientos/reliquary/pipeline/bundle"
+	"github.com/sentientos/reliquary/pipeline/digest"
+)
+
+func runDigest(ctx context.Context, cli *cliEnv, args []string) error {
+	fs := newFlagSet(cli, "digest", "DIR")
+	project := fs.String("project", "", "project name recorded in the manifest (default: DIR's base name)")
+	version := fs.String("version", "", "release version recorded in the manifest (required)")
+	commit := fs.String("source-commit", "", "source commit the release was built from")
+	repo := fs.String("source-repo", "", "source repository URL")
+	sha256Only := fs.Bool("sha256-only", false, "record only SHA-256 digests (faster; SHA-512 is recorded by default)")
+	var expect stringList
+	fs.Var(&expect, "expect", "attestation kinds the release will carry, which the gate then requires (provenance,links,benchmark,reproducibility,escrow)")
+	pos, err := fs.parse(args, 1)
+	if err != nil {
+		return err
+	}
+	if *version == "" {
+		return usagef("--version is required (the version this release is cut as, e.g. v1.0.0)")
+	}
+	in := digest.Input{
+		Dir: pos[0], Project: orDefault(*project, baseName(pos[0])), Version: *version,
+		Source:       bundle.Source{Repository: *repo, Commit: *commit},
+		Attestations: expect, Algorithms: digest.WithSHA512,
+	}
+	if *sha256Only {
+		in.Algorithms = digest.SHA256Only
+	}
+	if stderrIsTerminal(cli) {
+		in.Progress = progressPrinter(cli, "hashing")
+	}
+	out, err := digest.Run(ctx, in)
+	if err != nil {
+		return usageError(err)
+	}
+	var total int64
+	for _, a := range out.Manifest.Artifacts {
+		total += a.Size
+	}
+	cli.log.Info("digested", "dir", pos[0], "files", len(out.Manifest.Artifacts), "bytes", total, "manifest_sha256", out.ManifestSHA256)
+	for _, w := range out.Written {
+		fmt.Fprintln(cli.stdout, joinPath(pos[0], w))
+	}
+	return nil
+}

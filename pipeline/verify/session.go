@@ -1,0 +1,69 @@
+package verify
+
+import (
+	"sync"
+
+	"github.com/sentientos/reliquary/pipeline/bundle"
+)
+
+// Session is the state one gate run shares between checks: the open bundle, its manifest
+// (nil when it could not be loaded), the files found in it, and the report.
+type Session struct {
+	Bundle   *bundle.Bundle
+	Manifest *bundle.Manifest
+	Report   *Report
+
+	mu        sync.Mutex
+	inventory map[string]bundle.Entry
+	claimed   map[string]bool
+}
+
+func newSession(b *bundle.Bundle, inv []bundle.Entry, dir string) *Session {
+	s := &Session{Bundle: b, Report: newReport(dir), inventory: map[string]bundle.Entry{}, claimed: map[string]bool{}}
+	for _, e := range inv {
+		s.inventory[e.Path] = e
+	}
+	return s
+}
+
+// Add records a finding and claims its file. Safe for concurrent use.
+func (s *Session) Add(f Finding) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Report.add(f)
+	s.claimed[f.File] = true
+}
+
+// Claim marks bundle paths as examined by a check, so they are not reported as unexpected.
+func (s *Session) Claim(paths ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range paths {
+		s.claimed[p] = true
+	}
+}
+
+// Has reports whether the bundle contains path p (as any kind of entry).
+func (s *Session) Has(p string) bool {
+	_, ok := s.inventory[p]
+	return ok
+}
+
+// Paths returns the bundle's paths for which keep is true, sorted.
+func (s *Session) Paths(keep func(string) bool) []string {
+	var out []string
+	for p := range s.inventory {
+		if keep(p) {
+			out = append(out, p)
+		}
+	}
+	sortStrings(out)
+	return out
+}
+
+// Authenticated records that signatures were checked against a trusted key.
+func (s *Session) Authenticated() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Report.Authenticated = true
+}
