@@ -1,0 +1,155 @@
+// Package gitlog reads tags and commits from a local git repository by running the git
+// binary. It only reads: no command it runs writes to the repository or opens a network
+// connection.
+//
+// Contract:
+//   - git runs with a clean environment: no GIT_* variables from the caller, no system or
+//     global configuration, no replace refs, no pager, the C locale, and every transport
+//     protocol disallowed, so even a partial clone cannot fetch a missing object.
+//   - Output is size-limited; a command whose output exceeds the limit fails rather than
+//     filling memory.
+//   - Errors name the repository, the git command, and git's own message.
+package gitlog
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// MaxOutput bounds the output of one git command.
+const MaxOutput = 256 << 20
+
+// ErrNotRepository is returned by Open when dir is not inside a git work tree or repository.
+var ErrNotRepository = errors.New("not a git repository")
+
+// ErrOutputTooLarge is returned when a git command prints more than MaxOutput bytes.
+var ErrOutputTooLarge = errors.New("git output too large")
+
+// Repo is a local git repository read through the git binary.
+type Repo struct {
+	dir string // absolute path of the work tree (or bare repository)
+	git string // absolute path of the git binary
+}
+
+// Option adjusts Open.
+type Option func(*Repo)
+
+// WithGit runs the given git binary instead of the one found on PATH.
+func WithGit(path string) Option { return func(r *Repo) { r.git = path } }
+
+// Open checks that dir is a git repository and that git can read it.
+func Open(ctx context.Context, dir string, opts ...Option) (*Repo, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("gitlog: %s: %w", dir, err)
+	}
+	r := &Repo{dir: abs}
+	for _, o := range opts {
+		o(r)
+	}
+	if r.git == "" {
+		if r.git, err = exec.LookPath("git"); err != nil {
+			return nil, fmt.Errorf("gitlog: the git binary is needed to read %s: %w", dir, err)
+		}
+	}
+	if fi, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("gitlog: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("gitlog: %s: %w (not a directory)", dir, ErrNotRepository)
+	}
+	if _, err := r.run(ctx, "rev-parse", "--git-dir"); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotRepository, err)
+	}
+	return r, nil
+}
+
+// Dir is the repository directory Open was given, made absolute.
+func (r *Repo) Dir() string { return r.dir }
+
+// env is the whole environment git runs with. PATH is kept so git finds its helpers; HOME
+// points nowhere so no user file is read.
+func env() []string {
+	return []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=/nonexistent",
+		"LC_ALL=C",
+		"TZ=UTC",
+		"GIT_CONFIG_NOSYSTEM=1",
+		"GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_NO_REPLACE_OBJECTS=1",
+		"GIT_OPTIONAL_LOCKS=0",
+		"GIT_TERMINAL_PROMPT=0",
+		"GIT_NO_LAZY_FETCH=1",
+		"GIT_ALLOW_PROTOCOL=none",
+		"GIT_PAGER=cat",
+	}
+}
+
+// run runs git with args in the repository and returns its standard output.
+func (r *Repo) run(ctx context.Context, args ...string) ([]byte, error) {
+	full := append([]string{"--no-pager", "-c", "protocol.allow=never", "-c", "core.fsmonitor=false", "-C", r.dir}, args...)
+	cmd := exec.CommandContext(ctx, r.git, full...)
+	cmd.Env = env()
+	cmd.Stdin = nil
+	var stdout limitedBuffer
+	var stderr limitedBuffer
+	stdout.max, stderr.max = MaxOutput, 64<<10
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	name := "git " + strings.Join(args, " ")
+	if stdout.over {
+		return nil, fmt.Errorf("gitlog: %s in %s: %w (over %d bytes)", name, r.dir, ErrOutputTooLarge, MaxOutput)
+	}
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, &Error{Command: name, Dir: r.dir, Msg: msg, err: err}
+	}
+	return stdout.Bytes(), nil
+}
+
+// Error is a git command that failed; Msg is git's own message.
+type Error struct {
+	Command string
+	Dir     string
+	Msg     string
+	err     error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("gitlog: %s in %s: %s", e.Command, e.Dir, e.Msg) }
+func (e *Error) Unwrap() error { return e.err }
+
+// exitCode returns the exit status of a failed git command, or -1.
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+// limitedBuffer keeps at most max bytes and remembers that more were offered.
+type limitedBuffer struct {
+	bytes.Buffer
+	max  int
+	over bool
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if room := b.max - b.Len(); len(p) > room {
+		b.over = true
+		if room > 0 {
+			b.Buffer.Write(p[:room])
+		}
+		return len(p), nil // keep draining so git does not block on a full pipe
+	}
+	return b.Buffer.Write(p)
+}
