@@ -138,10 +138,10 @@ func TestBuildRoundTrip(t *testing.T) {
 	}
 	wantDeps := map[string]string{
 		"source git+https://github.com/sentientos/reliquary@refs/tags/v1.2.3": "gitCommit=" + in.Source.Commit,
-		"source-tree https://github.com/sentientos/reliquary":                  "sha256=" + strings.Repeat("cd", 32),
-		"toolchain pkg:generic/go@go1.26.1":                                    "",
-		"base-image docker.io/library/golang:1.26.1":                           "sha256=" + strings.Repeat("ef", 32),
-		"dependencies deps.lock.json":                                          "sha256=" + strings.Repeat("01", 32),
+		"source-tree https://github.com/sentientos/reliquary":                 "sha256=" + strings.Repeat("cd", 32),
+		"toolchain pkg:generic/go@go1.26.1":                                   "",
+		"base-image docker.io/library/golang:1.26.1":                          "sha256=" + strings.Repeat("ef", 32),
+		"dependencies deps.lock.json":                                         "sha256=" + strings.Repeat("01", 32),
 	}
 	for k, want := range wantDeps {
 		got, ok := deps[k]
