@@ -52,6 +52,9 @@ func (b *Bundle) Open(p string) (*os.File, fs.FileInfo, error) {
 	if err := safepath.Check(p); err != nil {
 		return nil, nil, err
 	}
+	if err := b.noSymlinks(p); err != nil {
+		return nil, nil, err
+	}
 	f, err := b.root.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
@@ -69,6 +72,25 @@ func (b *Bundle) Open(p string) (*os.File, fs.FileInfo, error) {
 		return nil, nil, fmt.Errorf("%s: %w (%s)", p, ErrNotRegular, fi.Mode().Type())
 	}
 	return f, fi, nil
+}
+
+// noSymlinks refuses a path any element of which is a symlink. os.Root already stops links
+// that lead out of the bundle; this also stops links inside it, which could make two names
+// share one content or hide a file behind another's name.
+func (b *Bundle) noSymlinks(p string) error {
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		fi, err := b.root.Lstat(p[:i])
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s: %w (%s is a symlink)", p, ErrNotRegular, p[:i])
+		}
+	}
+	return nil
 }
 
 // ReadFile reads the regular file at bundle path p, refusing files larger than max bytes.
