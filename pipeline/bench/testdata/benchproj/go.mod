@@ -1,0 +1,3 @@
+module example.com/benchproj
+
+go 1.22
