@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -302,10 +303,13 @@ func secretForms(t *testing.T, k *keys.PrivateKey, files keys.Files) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d = priv.(*ecdsa.PrivateKey).D.Bytes()
+		d, err = priv.(*ecdsa.PrivateKey).Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
 		return []string{
 			string(pemBytes), base64.StdEncoding.EncodeToString(b.Bytes), string(b.Bytes),
-			hex.EncodeToString(d), fmt.Sprintf("%X", d), priv.(*ecdsa.PrivateKey).D.String(),
+			hex.EncodeToString(d), fmt.Sprintf("%X", d), new(big.Int).SetBytes(d).String(),
 			base64.StdEncoding.EncodeToString(d), string(d),
 		}
 	}
