@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,18 +20,35 @@ type Repo struct {
 	t    testing.TB
 	Dir  string
 	next time.Time
-	n    int
 }
 
-// New makes an empty repository with one branch, main.
+// New makes an empty repository with one branch, main, in a temporary directory.
 func New(t testing.TB) *Repo {
+	t.Helper()
+	return NewIn(t, t.TempDir())
+}
+
+// NewIn makes an empty repository in dir, which outlives the test when it is not one of
+// t's temporary directories: a template to Copy from in later tests.
+func NewIn(t testing.TB, dir string) *Repo {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed; gitlog tests need it")
 	}
-	r := &Repo{t: t, Dir: t.TempDir(), next: Epoch}
+	r := &Repo{t: t, Dir: dir, next: Epoch}
 	r.Git("init", "-q", "-b", "main")
 	return r
+}
+
+// Copy copies the repository into a temporary directory of t; building a repository once
+// and copying it is much faster than running git for every commit in every test.
+func (r *Repo) Copy(t testing.TB) *Repo {
+	t.Helper()
+	c := &Repo{t: t, Dir: t.TempDir(), next: r.next}
+	if err := os.CopyFS(c.Dir, os.DirFS(r.Dir)); err != nil {
+		t.Fatalf("copy repository: %v", err)
+	}
+	return c
 }
 
 // Git runs git in the repository and returns its trimmed output; a failure fails the test.
@@ -59,17 +75,11 @@ func (r *Repo) GitAt(when time.Time, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// Commit records a commit with message msg that adds one file, at the next fixed date,
-// and returns its hash.
+// Commit records an empty commit (branches never conflict) with message msg at the next
+// fixed date, and returns its hash.
 func (r *Repo) Commit(msg string) string {
 	r.t.Helper()
-	r.n++
-	name := fmt.Sprintf("change-%d.txt", r.n) // a new file each time: branches never conflict
-	if err := os.WriteFile(filepath.Join(r.Dir, name), fmt.Appendf(nil, "%s\n", msg), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
-	r.Git("add", name)
-	r.Git("commit", "-q", "--cleanup=verbatim", "-m", msg)
+	r.Git("commit", "-q", "--allow-empty", "--cleanup=verbatim", "-m", msg)
 	r.next = r.next.Add(time.Hour)
 	return r.Git("rev-parse", "HEAD")
 }
@@ -90,7 +100,7 @@ func (r *Repo) Head() string { r.t.Helper(); return r.Git("rev-parse", "HEAD") }
 // temporary directory, fetching all tags that point into the cloned history.
 func (r *Repo) ShallowClone(depth int) *Repo {
 	r.t.Helper()
-	c := &Repo{t: r.t, Dir: r.t.TempDir(), next: r.next, n: r.n}
+	c := &Repo{t: r.t, Dir: r.t.TempDir(), next: r.next}
 	c.Git("clone", "-q", "--no-local", fmt.Sprintf("--depth=%d", depth), "file://"+r.Dir, ".")
 	return c
 }
