@@ -160,22 +160,27 @@ func writeGroup(b *strings.Builder, g Grouped) {
 	b.WriteString("\n")
 }
 
-// itemText is a change's line: "**scope:** description" under a type's own heading, the
-// whole conventional subject where headings mix types, the subject for anything else.
+// itemText is a change's line. Under a type's own heading it is "**scope:** description";
+// where headings mix types (breaking, other) the type is kept: "**feat(api):** description";
+// a non-conventional commit shows its subject.
 func itemText(c Change, title string) string {
+	prefix := c.Scope
+	if strings.EqualFold(prefix, "security") && title == SecurityTitle {
+		prefix = ""
+	}
 	switch {
 	case !c.Conventional:
 		return inline(c.Description)
-	case title == OtherTitle || title == BreakingTitle && c.Type != "feat" && c.Type != "fix":
-		prefix := c.Type
+	case title == OtherTitle || title == BreakingTitle:
+		prefix = c.Type
 		if c.Scope != "" {
 			prefix += "(" + c.Scope + ")"
 		}
-		return "**" + inline(prefix) + ":** " + inline(c.Description)
-	case c.Scope != "":
-		return "**" + inline(c.Scope) + ":** " + inline(c.Description)
 	}
-	return inline(c.Description)
+	if prefix == "" {
+		return inline(c.Description)
+	}
+	return "**" + inline(prefix) + ":** " + inline(c.Description)
 }
 
 func writeVerification(b *strings.Builder, v *Verification) {
