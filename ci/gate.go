@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/sentientos/reliquary/ci/internal/dagger"
+	layout "github.com/sentientos/reliquary/pipeline/bundle"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Verification is what the provenance gate found.
+type Verification struct {
+	// The gate's report, as text.
+	Summary string
+	// The gate's report as JSON (verification.json).
+	Report *dagger.File
+}
+
+// Verify is the provenance gate: it recomputes every digest of the bundle, checks the
+// manifest signature, the provenance and the in-toto links against the trusted public key,
+// and fails, naming every problem, unless all of it holds. It runs offline and exits with the
+// gate's exit code: 1 when the release must not be used, 2 when the input cannot be read.
+// +check
+func (r *Reliquary) Verify(
+	ctx context.Context,
+	// The release bundle to check (default: dist/ at the repository root).
+	// +defaultPath="/dist"
+	bundle *dagger.Directory,
+	// The trusted public key (PEM) the release must be signed with (default: release.pub at
+	// the repository root).
+	// +defaultPath="/release.pub"
+	publicKey *dagger.File,
+) (*Verification, error) {
+	c := r.runtimeStage(r.unpinned(), dag.Directory()).
+		WithMountedDirectory(inPath, bundle).
+		WithMountedFile(pubPath, publicKey)
+	c, err := gate(ctx, c, []string{"verify", inPath, "--key", pubPath, "--report", path.Join(workPath, layout.VerificationFile)})
+	if err != nil {
+		return nil, err
+	}
+	summary, err := c.Stdout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Verification{Summary: summary, Report: c.File(path.Join(workPath, layout.VerificationFile))}, nil
+}
+
+// gate runs a reliquary command whose failure is a verdict (verify, replay, bench) and, when
+// it fails, returns an error whose message is the command's own report and whose exit code is
+// the command's exit code, so that `dagger call` prints the report and exits as the CLI would.
+func gate(ctx context.Context, c *dagger.Container, args []string) (*dagger.Container, error) {
+	cmd := append([]string{cliPath}, args...)
+	c = c.WithExec(cmd, dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+	code, err := c.ExitCode(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reliquary %s: %w", args[0], err)
+	}
+	if code == 0 {
+		return c, nil
+	}
+	stdout, err := c.Stdout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := c.Stderr(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return nil, gateError(cmd, code, stdout, stderr)
+}
+
+// gateError is an exec error carrying the gate's report as its message. The engine passes an
+// error's extensions on to the caller; with these, `dagger call` exits with exitCode.
+func gateError(cmd []string, code int, stdout, stderr string) error {
+	msg := strings.TrimSpace(stdout)
+	if msg == "" {
+		msg = strings.TrimSpace(stderr)
+	}
+	return &gqlerror.Error{
+		Message: fmt.Sprintf("reliquary %s failed (exit code %d):\n%s", cmd[1], code, msg),
+		Extensions: map[string]any{
+			"_type":    "EXEC_ERROR",
+			"cmd":      cmd,
+			"exitCode": code,
+			"stderr":   strings.TrimSpace(stderr),
+		},
+	}
+}

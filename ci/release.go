@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path"
+
+	"github.com/sentientos/reliquary/ci/internal/dagger"
+	layout "github.com/sentientos/reliquary/pipeline/bundle"
+)
+
+// Release runs the whole pipeline on a Go project: freeze, build, digest, sign and attest,
+// each stage in its own container. Its bundle is handed out only after the provenance gate
+// passes: release ... bundle export --path=dist.
+// +cache="never"
+func (r *Reliquary) Release(
+	ctx context.Context,
+	// The project's source tree: the directory holding go.mod. .git and dist are left out.
+	// +ignore=[".git", "dist"]
+	source *dagger.Directory,
+	// Release version: vMAJOR.MINOR.PATCH, optionally -alpha.N, -beta.N or -rc.N.
+	version string,
+	// Private key that signs the release: cosign's encrypted format, or unencrypted PKCS#8
+	// or SEC1 PEM (env://NAME, file://PATH, cmd://..., op://..., vault://...).
+	signingKey *dagger.Secret,
+	// Password of an encrypted signing key.
+	// +optional
+	keyPassword *dagger.Secret,
+	// Target platforms, OS/ARCH (default: the project's reliquary.yaml, else the CLI's default).
+	// +optional
+	platforms []string,
+	// Source commit the release is built from; recorded in the manifest, the provenance and
+	// the binaries.
+	// +optional
+	commit string,
+	// Source repository URL recorded in the manifest and the provenance.
+	// +optional
+	repository string,
+	// Project name (default: the last element of the module path in go.mod).
+	// +optional
+	name string,
+	// Builder identity recorded in the provenance (for example the CI job's URL).
+	// +optional
+	// +default="https://github.com/sentientos/reliquary/ci"
+	builderID string,
+) (*Attested, error) {
+	p, err := r.Source(ctx, source, version, commit, repository, name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := p.Freeze(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := f.Build(ctx, platforms)
+	if err != nil {
+		return nil, err
+	}
+	d, err := b.Digest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err := d.Sign(ctx, signingKey, keyPassword)
+	if err != nil {
+		return nil, err
+	}
+	return s.Attest(ctx, builderID)
+}
+
+// Replay is the auditor's check: it rebuilds the release from source in the pinned
+// containers, with an empty build cache, and compares every artifact with the bundle. It
+// fails, naming each artifact that differs, unless all of them match.
+// +cache="never"
+func (r *Reliquary) Replay(
+	ctx context.Context,
+	// The release bundle to reproduce.
+	bundle *dagger.Directory,
+	// The source tree at the commit the bundle attests. .git and dist are left out.
+	// +ignore=[".git", "dist"]
+	source *dagger.Directory,
+) (*Verification, error) {
+	img, err := r.pin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	// No build cache: a replay that reuses the release's compiled packages proves nothing.
+	c := uncached(r.goStage(img, source).WithoutMount(buildCache)).
+		WithMountedDirectory(inPath, bundle).
+		WithMountedDirectory(workPath, dag.Directory())
+	c, err = gate(ctx, c, []string{"replay", inPath, "--source", srcPath, "--report", workPath + "/replay.json"})
+	if err != nil {
+		return nil, err
+	}
+	summary, err := c.Stdout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Verification{Summary: summary, Report: c.File(workPath + "/replay.json")}, nil
+}
+
+// Promote re-issues a verified release candidate under its final version without rebuilding:
+// the same artifact bytes, a new manifest, signature and provenance.
+// +cache="never"
+func (r *Reliquary) Promote(
+	ctx context.Context,
+	// The release candidate's bundle (for example v1.0.0-rc.1).
+	bundle *dagger.Directory,
+	// The final version (for example v1.0.0).
+	version string,
+	// Private key that signs the promoted release.
+	signingKey *dagger.Secret,
+	// Password of an encrypted signing key.
+	// +optional
+	keyPassword *dagger.Secret,
+) (*Attested, error) {
+	img, err := r.pin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("promote: %w", err)
+	}
+	c := withSigningKey(r.runtimeStage(img, dag.Directory()), signingKey, keyPassword).
+		WithMountedDirectory(inPath, bundle)
+	args := append([]string{"promote", inPath, "--version", version, "--out", workPath}, signingArgs(keyPassword)...)
+	c, err = run(ctx, uncached(c), args...)
+	if err != nil {
+		return nil, err
+	}
+	return &Attested{Tools: r, Images: img, Work: c.Directory(workPath)}, nil
+}
+
+// Benchmark runs the project's Go benchmarks against a baseline in one container (both sides
+// on the same machine, interleaved), and fails on a statistically significant regression.
+// Returns bench.json.
+// +cache="never"
+func (r *Reliquary) Benchmark(
+	ctx context.Context,
+	// The project's source tree, with its .git (the baseline is checked out from it).
+	// +ignore=["dist"]
+	source *dagger.Directory,
+	// Git ref of the baseline (default: the CLI's default, the latest release tag).
+	// +optional
+	baselineRef string,
+) (*dagger.File, error) {
+	img, err := r.pin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("benchmark: %w", err)
+	}
+	args := []string{"bench", "--source", srcPath, "--out", path.Join(workPath, layout.BenchFile)}
+	if baselineRef != "" {
+		args = append(args, "--baseline-ref", baselineRef)
+	}
+	c := uncached(r.goStage(img, source)).WithMountedDirectory(workPath, dag.Directory())
+	c, err = gate(ctx, c, args)
+	if err != nil {
+		return nil, err
+	}
+	return c.File(path.Join(workPath, layout.BenchFile)), nil
+}

@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/sentientos/reliquary/ci/internal/dagger"
+	layout "github.com/sentientos/reliquary/pipeline/bundle"
+)
+
+// Project is a Go project selected for release, with the facts the release records about it.
+// Next stage: freeze.
+type Project struct {
+	Tools *Reliquary // +private
+	// The project's source tree.
+	Source *dagger.Directory
+	// Project name recorded in the manifest.
+	Name string
+	// Release version.
+	Version string
+	// Source commit recorded in the manifest and provenance.
+	Commit string
+	// Source repository URL recorded in the manifest and provenance.
+	Repository string
+}
+
+// Source selects the Go project to release: the first stage of a release, whose functions
+// are the next stages (source --dir=. freeze build digest sign --key=env://K attest bundle).
+func (r *Reliquary) Source(
+	ctx context.Context,
+	// The project's source tree: the directory holding go.mod. .git and dist are left out,
+	// the same names the source tree digest leaves out.
+	// +ignore=[".git", "dist"]
+	dir *dagger.Directory,
+	// Release version: vMAJOR.MINOR.PATCH, optionally -alpha.N, -beta.N or -rc.N.
+	// +optional
+	// +default="v0.0.0-alpha.0"
+	version string,
+	// Source commit the release is built from; recorded in the manifest, the provenance and
+	// the binaries.
+	// +optional
+	commit string,
+	// Source repository URL recorded in the manifest and the provenance.
+	// +optional
+	repository string,
+	// Project name (default: the last element of the module path in go.mod).
+	// +optional
+	name string,
+) (*Project, error) {
+	if name == "" {
+		var err error
+		if name, err = moduleName(ctx, dir); err != nil {
+			return nil, err
+		}
+	}
+	return &Project{Tools: r, Source: dir, Name: name, Version: version, Commit: commit, Repository: repository}, nil
+}
+
+// moduleName is the last element of the module path declared in dir/go.mod.
+func moduleName(ctx context.Context, dir *dagger.Directory) (string, error) {
+	gomod, err := dir.File("go.mod").Contents(ctx)
+	if err != nil {
+		return "", fmt.Errorf("source: go.mod: %w", err)
+	}
+	for _, line := range strings.Split(gomod, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "module" {
+			return path.Base(strings.Trim(f[1], `"`)), nil
+		}
+	}
+	return "", fmt.Errorf("source: go.mod has no module line; pass --name")
+}
+
+// Frozen is a project whose dependency set is checked and recorded (deps.lock.json), with
+// its base images pinned. Next stage: build.
+type Frozen struct {
+	Project *Project // +private
+	// The base images every later stage runs in, pinned by digest.
+	Images *Images
+	// The bundle in progress.
+	Work *dagger.Directory // +private
+}
+
+// Freeze checks that go.mod and go.sum are tidy and complete, downloads every module into
+// the module cache (the only stage with network access to the module proxy), pins the base
+// images and writes deps.lock.json.
+func (p *Project) Freeze(ctx context.Context) (*Frozen, error) {
+	img, err := p.Tools.pin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("freeze: %w", err)
+	}
+	c := p.Tools.goStage(img, p.Source).WithMountedDirectory(workPath, dag.Directory())
+	c, err = run(ctx, c, "freeze", srcPath, "--out", path.Join(workPath, layout.DepsLockFile))
+	if err != nil {
+		return nil, err
+	}
+	return &Frozen{Project: p, Images: img, Work: c.Directory(workPath)}, nil
+}
+
+// Lock is the frozen dependency set, deps.lock.json.
+func (f *Frozen) Lock() *dagger.File {
+	return f.Work.File(layout.DepsLockFile)
+}
+
+// Built holds a project's release artifacts, built reproducibly. Next stage: digest.
+type Built struct {
+	Frozen *Frozen // +private
+	// The bundle in progress.
+	Work *dagger.Directory // +private
+}
+
+// Build cross-compiles the project for every platform (CGO_ENABLED=0, -trimpath, no build
+// ID, version and commit stamped) with the module proxy off, and packages archives, an OCI
+// image of the binary and a docs bundle into artifacts/. Same source, same bytes.
+func (f *Frozen) Build(
+	ctx context.Context,
+	// Target platforms, OS/ARCH (default: the project's reliquary.yaml, else the CLI's default).
+	// +optional
+	platforms []string,
+) (*Built, error) {
+	c, err := f.build(ctx, f.Project.Tools.goStage(f.Images, f.Project.Source), platforms)
+	if err != nil {
+		return nil, err
+	}
+	return &Built{Frozen: f, Work: c.Directory(workPath)}, nil
+}
+
+// build runs the build stage in c with the module proxy off.
+func (f *Frozen) build(ctx context.Context, c *dagger.Container, platforms []string) (*dagger.Container, error) {
+	p := f.Project
+	args := []string{"build", srcPath, "--version", p.Version, "--out", workPath}
+	if p.Commit != "" {
+		args = append(args, "--commit", p.Commit)
+	}
+	if len(platforms) > 0 {
+		args = append(args, "--platforms", strings.Join(platforms, ","))
+	}
+	c = c.WithEnvVariable("GOPROXY", "off").WithMountedDirectory(workPath, f.Work)
+	return run(ctx, c, args...)
+}
+
+// Artifacts are the built files: archives, the OCI image tarball and the docs bundle.
+func (b *Built) Artifacts() *dagger.Directory {
+	return b.Work.Directory(layout.ArtifactsDir)
+}
+
+// Digested is a release whose files are hashed into the immutability manifest. Next stage:
+// sign.
+type Digested struct {
+	Built *Built // +private
+	// The bundle in progress.
+	Work *dagger.Directory // +private
+}
+
+// Digest hashes every file of the release (SHA-256 and SHA-512) into manifest.json and
+// SHA256SUMS, recording the source, the base images and the attestations the gate will
+// require.
+func (b *Built) Digest(ctx context.Context) (*Digested, error) {
+	f := b.Frozen
+	p := f.Project
+	args := []string{"digest", workPath, "--version", p.Version, "--project", p.Name,
+		"--expect", "provenance,links"}
+	if p.Commit != "" {
+		args = append(args, "--source-commit", p.Commit)
+	}
+	if p.Repository != "" {
+		args = append(args, "--source-repo", p.Repository)
+	}
+	c, err := run(ctx, p.Tools.runtimeStage(f.Images, b.Work), args...)
+	if err != nil {
+		return nil, err
+	}
+	return &Digested{Built: b, Work: c.Directory(workPath)}, nil
+}
+
+// Manifest is the immutability manifest, manifest.json.
+func (d *Digested) Manifest() *dagger.File {
+	return d.Work.File(layout.ManifestFile)
+}
+
+// Checksums is SHA256SUMS, for sha256sum -c.
+func (d *Digested) Checksums() *dagger.File {
+	return d.Work.File(layout.ChecksumsFile)
+}
+
+// Signed is a release whose manifest is signed. Next stage: attest.
+type Signed struct {
+	Digested *Digested // +private
+	// The bundle in progress.
+	Work *dagger.Directory // +private
+	// Signing key, mounted as a file for the stages that sign.
+	Key *dagger.Secret // +private
+	// Password of the signing key, mounted as a file.
+	Password *dagger.Secret // +private
+}
+
+// Sign checks the manifest against the files, then signs it (a Sigstore bundle, v0.3) and
+// adds the public key to keys/. The key is mounted as a file readable only by the stage's
+// user; it never enters the environment, the command line, a layer or the bundle.
+// +cache="never"
+func (d *Digested) Sign(
+	ctx context.Context,
+	// Private key: cosign's encrypted format, or unencrypted PKCS#8 or SEC1 PEM
+	// (env://NAME, file://PATH, cmd://..., op://..., vault://...).
+	key *dagger.Secret,
+	// Password of an encrypted key.
+	// +optional
+	password *dagger.Secret,
+) (*Signed, error) {
+	img := d.Built.Frozen.Images
+	c := withSigningKey(d.Built.Frozen.Project.Tools.runtimeStage(img, d.Work), key, password)
+	c, err := run(ctx, uncached(c), append([]string{"sign", workPath}, signingArgs(password)...)...)
+	if err != nil {
+		return nil, err
+	}
+	return &Signed{Digested: d, Work: c.Directory(workPath), Key: key, Password: password}, nil
+}
+
+// Attested is a signed and attested release. Its bundle is handed out only after the
+// provenance gate passes.
+type Attested struct {
+	Tools  *Reliquary // +private
+	Images *Images    // +private
+	// The finished bundle, before the gate.
+	Work *dagger.Directory // +private
+}
+
+// Attest writes the signed SLSA provenance (every artifact a subject, base images as
+// resolved dependencies), one signed in-toto link per stage and the layout, with the key
+// given to sign.
+// +cache="never"
+func (s *Signed) Attest(
+	ctx context.Context,
+	// Builder identity recorded in the provenance (for example the CI job's URL).
+	// +optional
+	// +default="https://github.com/sentientos/reliquary/ci"
+	builderID string,
+) (*Attested, error) {
+	f := s.Digested.Built.Frozen
+	args := append([]string{"attest", workPath}, signingArgs(s.Password)...)
+	if builderID != "" {
+		args = append(args, "--builder-id", builderID)
+	}
+	args = append(args, "--base-image", f.Images.Go, "--base-image", f.Images.Runtime)
+	c := withSigningKey(f.Project.Tools.runtimeStage(f.Images, s.Work), s.Key, s.Password)
+	c, err := run(ctx, uncached(c), args...)
+	if err != nil {
+		return nil, err
+	}
+	return &Attested{Tools: f.Project.Tools, Images: f.Images, Work: c.Directory(workPath)}, nil
+}
+
+// Bundle runs the provenance gate on the finished release with the public keys it was signed
+// with, and returns the bundle only if the gate passes.
+func (a *Attested) Bundle(ctx context.Context) (*dagger.Directory, error) {
+	pubs, err := a.Work.Glob(ctx, layout.KeysDir+"/*.pub")
+	if err != nil || len(pubs) == 0 {
+		return nil, fmt.Errorf("bundle: no public key in keys/ to check the signatures with (%v)", err)
+	}
+	c := a.Tools.runtimeStage(a.Images, a.Work)
+	args := []string{"verify", workPath}
+	for _, p := range pubs {
+		args = append(args, "--key", path.Join(workPath, p))
+	}
+	if _, err := gate(ctx, c, args); err != nil {
+		return nil, err
+	}
+	return a.Work, nil
+}

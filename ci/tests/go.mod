@@ -1,0 +1,3 @@
+module github.com/sentientos/reliquary/ci/tests
+
+go 1.26.1
