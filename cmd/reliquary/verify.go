@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/sentientos/reliquary/internal/atomicfile"
+	"github.com/sentientos/reliquary/pipeline/trust"
 	"github.com/sentientos/reliquary/pipeline/verify"
 )
 
@@ -13,11 +14,16 @@ func runVerify(ctx context.Context, cli *cliEnv, args []string) error {
 	asJSON := fs.Bool("json", false, "print the report as JSON on stdout")
 	reportOut := fs.String("report", "", "also write the JSON report to this file")
 	sha512 := fs.Bool("sha512", false, "also recompute SHA-512 digests (SHA-256 alone binds every file)")
+	vsaOut := fs.String("vsa", "", "write a SLSA Verification Summary Attestation to this file")
+	vsaKey := fs.String("vsa-key", "", "sign the summary with this private key (the verifier's own); unsigned without it")
 	var keys stringList
 	fs.Var(&keys, "key", "trusted public key (PEM); repeat for key rotation. Without it only digests are checked")
 	pos, err := fs.parse(args, 1)
 	if err != nil {
 		return err
+	}
+	if *vsaOut != "" && len(keys) == 0 {
+		return usagef("--vsa needs --key: a verification summary vouches for signatures, which only a trusted key can check")
 	}
 	opts, err := verifyOptions(cli, keys)
 	if err != nil {
@@ -32,6 +38,11 @@ func runVerify(ctx context.Context, cli *cliEnv, args []string) error {
 	}
 	if err := writeReport(cli, report, *asJSON, *reportOut); err != nil {
 		return err
+	}
+	if *vsaOut != "" {
+		if err := writeSummary(pos[0], report, *vsaOut, *vsaKey); err != nil {
+			return err
+		}
 	}
 	if !report.Verified {
 		return gateFailed(fmt.Errorf("%s: %d problem(s) found; the release must not be used", pos[0], report.Failures()))
@@ -58,9 +69,13 @@ func writeReport(cli *cliEnv, report *verify.Report, asJSON bool, file string) e
 }
 
 // verifyOptions turns --key flags into the gate's signature checks.
-func verifyOptions(_ *cliEnv, keys []string) ([]verify.Option, error) {
-	if len(keys) > 0 {
-		return nil, usagef("--key: signature checks are not available in this build yet")
+func verifyOptions(_ *cliEnv, keyFiles []string) ([]verify.Option, error) {
+	if len(keyFiles) == 0 {
+		return nil, nil
 	}
-	return nil, nil
+	k, err := trust.LoadKeys(keyFiles...)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	return []verify.Option{verify.WithVerifier(k)}, nil
 }

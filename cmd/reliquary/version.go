@@ -7,8 +7,8 @@ import (
 	"runtime/debug"
 )
 
-// version is stamped at build time with -ldflags "-X main.version=v1.2.3".
-var version = "dev"
+// cliVersion is stamped at build time with -ldflags "-X main.cliVersion=v1.2.3".
+var cliVersion = "dev"
 
 func runVersion(_ context.Context, cli *cliEnv, args []string) error {
 	fs := newFlagSet(cli, "version", "")
@@ -19,6 +19,6 @@ func runVersion(_ context.Context, cli *cliEnv, args []string) error {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		mod = bi.Main.Path
 	}
-	fmt.Fprintf(cli.stdout, "reliquary %s (%s, %s, %s/%s)\n", version, mod, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(cli.stdout, "reliquary %s (%s, %s, %s/%s)\n", cliVersion, mod, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return nil
 }

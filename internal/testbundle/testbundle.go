@@ -59,3 +59,11 @@ func New(t testing.TB, files Files) string {
 	}
 	return dir
 }
+
+// Redigest re-runs the digest stage over dir, as an attacker who changed a file would.
+func Redigest(t testing.TB, dir string) {
+	t.Helper()
+	if _, err := digest.Run(context.Background(), digest.Input{Dir: dir, Project: "app", Version: "v1.0.0", Algorithms: digest.WithSHA512}); err != nil {
+		t.Fatalf("digest %s: %v", dir, err)
+	}
+}

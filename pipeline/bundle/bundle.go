@@ -20,6 +20,9 @@ import (
 // file outside the bundle, and a link inside it could make two paths share one content.
 var ErrNotRegular = errors.New("not a regular file")
 
+// ErrTooLarge is returned when a file is over the size limit its reader set.
+var ErrTooLarge = errors.New("file too large")
+
 // Bundle is an open release bundle directory. Every read goes through an os.Root, so no path
 // taken from the bundle can reach outside it, whatever symlinks it contains.
 type Bundle struct {
@@ -101,11 +104,11 @@ func (b *Bundle) ReadFile(p string, max int64) ([]byte, error) {
 	}
 	defer f.Close()
 	if fi.Size() > max {
-		return nil, fmt.Errorf("%s: %d bytes is over the %d-byte limit", p, fi.Size(), max)
+		return nil, fmt.Errorf("%s: %w: %d bytes is over the %d-byte limit", p, ErrTooLarge, fi.Size(), max)
 	}
 	data, err := strictjson.ReadLimited(f, max)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
+		return nil, fmt.Errorf("%s: %w: %v", p, ErrTooLarge, err)
 	}
 	return data, nil
 }

@@ -2,6 +2,8 @@ package verify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -34,17 +36,26 @@ type manifestCheck struct{}
 func (manifestCheck) Name() string { return "manifest" }
 
 func (manifestCheck) Run(_ context.Context, s *Session) {
-	m, err := s.Bundle.Manifest()
-	if err != nil {
-		s.Add(Finding{Check: "manifest", File: bundle.ManifestFile, Status: Fail, Problem: problemFor(err),
-			Message: fmt.Sprintf("cannot use the manifest: %v", err),
-			Hint:    "the manifest is the root of the release; without a valid one nothing can be verified: re-download the bundle"})
+	f := Finding{Check: "manifest", File: bundle.ManifestFile}
+	data, err := s.Bundle.ReadFile(bundle.ManifestFile, bundle.MaxManifestSize)
+	if err != nil && !errors.Is(err, bundle.ErrTooLarge) {
+		s.Add(openFailure(f, err))
 		return
 	}
-	data, _ := s.Bundle.ReadFile(bundle.ManifestFile, bundle.MaxManifestSize)
-	s.Manifest = m
-	s.Report.Project, s.Report.Version, s.Report.ManifestSHA256 = m.Project, m.Version, digest.Bytes(data)
-	s.Add(Finding{Check: "manifest", File: bundle.ManifestFile, Status: Pass, Message: "well-formed"})
+	var m *bundle.Manifest
+	if err == nil {
+		m, err = bundle.ParseManifest(data) // exactly the bytes whose digest the signature covers
+	}
+	if err != nil {
+		s.Add(failed(f, ProblemMalformed, "", "", fmt.Sprintf("cannot use the manifest: %v", err),
+			"the manifest is the root of the release; without a valid one nothing can be verified: re-download the bundle"))
+		return
+	}
+	s.Manifest, s.manifestSum = m, sha256.Sum256(data)
+	s.Report.Artifacts = m.Artifacts
+	s.Report.Project, s.Report.Version, s.Report.ManifestSHA256 = m.Project, m.Version, hex.EncodeToString(s.manifestSum[:])
+	f.Status, f.Message = Pass, "well-formed"
+	s.Add(f)
 }
 
 // artifactsCheck recomputes every listed file's size and digest, on several workers.
@@ -215,17 +226,4 @@ func openFailure(f Finding, err error) Finding {
 	return failed(f, ProblemUnreadable, "", "", fmt.Sprintf("cannot read: %v", err), "check the file's permissions and the disk")
 }
 
-func problemFor(err error) string {
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return ProblemMissing
-	case errors.Is(err, bundle.ErrNotRegular):
-		return ProblemNotRegular
-	case errors.Is(err, bundle.ErrManifest):
-		return ProblemMalformed
-	}
-	return ProblemUnreadable
-}
-
 func sortStrings(s []string) { sort.Strings(s) }
-

@@ -6,6 +6,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/sentientos/reliquary/pipeline/artifact"
 )
 
 // ReportSchema identifies version 1 of the gate's JSON report.
@@ -50,10 +52,18 @@ type Report struct {
 	Version        string         `json:"version,omitempty"`
 	ManifestSHA256 string         `json:"manifestSha256,omitempty"`
 	Verified       bool           `json:"verified"`
-	Authenticated  bool           `json:"authenticated"` // signatures checked against a trusted key
+	Authenticated  bool           `json:"authenticated"`    // signatures checked against a trusted key
+	Inputs         []InputFile    `json:"inputs,omitempty"` // signed records whose signatures verified
 	Checks         []CheckSummary `json:"checks"`
 	Findings       []Finding      `json:"findings"`
+	Artifacts      artifact.List  `json:"-"` // the manifest's artifacts, when it could be read
 	counts         map[string]*CheckSummary
+}
+
+// InputFile is a signed bundle record the gate verified, by path and sha256.
+type InputFile struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
 }
 
 func newReport(dir string) *Report {
@@ -84,6 +94,7 @@ func (r *Report) finish() {
 	for _, c := range r.counts {
 		r.Checks = append(r.Checks, *c)
 	}
+	sort.Slice(r.Inputs, func(i, j int) bool { return r.Inputs[i].Path < r.Inputs[j].Path })
 	sort.Slice(r.Checks, func(i, j int) bool { return r.Checks[i].Check < r.Checks[j].Check })
 	sort.SliceStable(r.Findings, func(i, j int) bool {
 		a, b := r.Findings[i], r.Findings[j]

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/sentientos/reliquary/pipeline/bundle"
+	"github.com/sentientos/reliquary/pipeline/digest"
 )
 
 // Session is the state one gate run shares between checks: the open bundle, its manifest
@@ -12,6 +13,8 @@ type Session struct {
 	Bundle   *bundle.Bundle
 	Manifest *bundle.Manifest
 	Report   *Report
+
+	manifestSum [32]byte // sha256 of manifest.json as read, once the manifest is loaded
 
 	mu        sync.Mutex
 	inventory map[string]bundle.Entry
@@ -66,4 +69,11 @@ func (s *Session) Authenticated() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Report.Authenticated = true
+}
+
+// Verified records a signed record whose signature checked out, for the summary's inputs.
+func (s *Session) Verified(p string, data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Report.Inputs = append(s.Report.Inputs, InputFile{Path: p, SHA256: digest.Bytes(data)})
 }

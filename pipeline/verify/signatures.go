@@ -16,11 +16,12 @@ import (
 // Verifier checks Sigstore bundles against the keys the caller trusts, offline. Package
 // trust provides the real one; a test can wrap it to inject a hostile answer.
 type Verifier interface {
-	// VerifyMessage checks a message-signature bundle over content with the given sha256.
-	VerifyMessage(bundleJSON []byte, contentSHA256 string) error
+	// VerifyMessage checks a message-signature bundle over content with the given sha256
+	// and returns the signing key's fingerprint.
+	VerifyMessage(bundleJSON []byte, contentSHA256 [32]byte) (string, error)
 	// VerifyDSSE checks a DSSE bundle with exactly one signature and the wanted payload
-	// type, and returns the signed payload.
-	VerifyDSSE(bundleJSON []byte, payloadType string) ([]byte, error)
+	// type, and returns the signed payload and the signing key's fingerprint.
+	VerifyDSSE(bundleJSON []byte, payloadType string) ([]byte, string, error)
 }
 
 // MaxSigBundleSize bounds a Sigstore bundle read from a release.
@@ -61,12 +62,13 @@ func (c manifestSigCheck) Run(_ context.Context, s *Session) {
 		s.Add(openFailure(f, err))
 		return
 	}
-	if err := c.v.VerifyMessage(sig, s.Report.ManifestSHA256); err != nil {
+	if _, err := c.v.VerifyMessage(sig, s.manifestSum); err != nil {
 		s.Add(failed(f, ProblemBadSignature, "a signature over manifest.json (sha256:"+s.Report.ManifestSHA256+") by a trusted key", "", err.Error(),
 			"do not use this release: its manifest is not signed by a key you trust (check --key, or re-download the bundle)"))
 		return
 	}
 	s.Authenticated()
+	s.Verified(bundle.ManifestSigFile, sig)
 	f.Status, f.Message = Pass, "manifest.json is signed by a trusted key"
 	s.Add(f)
 }
@@ -118,12 +120,13 @@ func (c provenanceCheck) verifyOne(s *Session, name string) ([]byte, bool) {
 		s.Add(openFailure(f, err))
 		return nil, false
 	}
-	stmt, err := c.v.VerifyDSSE(data, attest.PayloadType)
+	stmt, _, err := c.v.VerifyDSSE(data, attest.PayloadType)
 	if err != nil {
 		s.Add(failed(f, ProblemBadSignature, "a DSSE envelope signed by a trusted key", "", err.Error(),
 			"do not use this release: its provenance is not signed by a key you trust"))
 		return nil, false
 	}
+	s.Verified(name, data)
 	return stmt, true
 }
 
