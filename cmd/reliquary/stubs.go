@@ -11,6 +11,5 @@ var (
 	runRelease = notYet
 	runReplay  = notYet
 	runPromote = notYet
-	runNotes   = notYet
 	runBench   = notYet
 )
