@@ -26,5 +26,7 @@ func main() {
 	if !*never {
 		fmt.Println("daemon: ready to serve")
 	}
-	select {}
+	for {
+		time.Sleep(time.Hour) // serve (an empty select would be reported as a deadlock)
+	}
 }

@@ -1,0 +1,102 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// testBinary is one package's compiled test binary.
+type testBinary struct {
+	pkg  string // import path
+	dir  string // the package's source directory: the binary runs there, as under go test
+	path string
+}
+
+// testPackages lists the packages matching patterns in the module at dir that have tests.
+func (t *toolchain) testPackages(ctx context.Context, dir string, patterns []string) ([]testBinary, error) {
+	args := append([]string{"list", "-json=ImportPath,Dir,TestGoFiles,XTestGoFiles"}, patterns...)
+	out, err := t.output(ctx, dir, args...)
+	if err != nil {
+		return nil, err
+	}
+	var pkgs []testBinary
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p struct {
+			ImportPath, Dir           string
+			TestGoFiles, XTestGoFiles []string
+		}
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("bench: go list in %s: %w", dir, err)
+		}
+		if len(p.TestGoFiles)+len(p.XTestGoFiles) > 0 {
+			pkgs = append(pkgs, testBinary{pkg: p.ImportPath, dir: p.Dir})
+		}
+	}
+	return pkgs, nil
+}
+
+// compileTests builds each package's test binary into outDir, once; every sample then runs
+// the same executable. -trimpath keeps the checkout's location out of the binaries: the
+// same source gives the same binary on both sides, and the build cache is shared.
+func (t *toolchain) compileTests(ctx context.Context, dir, outDir string, pkgs []testBinary) error {
+	for i := range pkgs {
+		pkgs[i].path = filepath.Join(outDir, fmt.Sprintf("%03d.test", i))
+		if _, err := t.output(ctx, dir, "test", "-c", "-trimpath", "-o", pkgs[i].path, pkgs[i].pkg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchArgs are the test binary's flags for one sample of every matching benchmark.
+func benchArgs(in *Input) []string {
+	args := []string{"-test.run=^$", "-test.bench=" + in.Bench, "-test.benchmem", "-test.count=1", "-test.paniconexit0"}
+	if in.BenchTime != "" {
+		args = append(args, "-test.benchtime="+in.BenchTime)
+	}
+	if in.CPU != "" {
+		args = append(args, "-test.cpu="+in.CPU)
+	}
+	return args
+}
+
+// runTestBinary takes one sample of every matching benchmark in b. source names the run in
+// errors, e.g. "baseline v0.9.0: example.com/p (run 3)".
+func runTestBinary(ctx context.Context, b testBinary, args []string, source string) (*Output, error) {
+	cmd := exec.CommandContext(ctx, b.path, args...)
+	cmd.Dir = b.dir
+	out, err := runOutput(cmd, MaxOutput, source)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := parseBytes(out, source)
+	if err != nil {
+		return nil, err
+	}
+	// The binary knows its own package; the pkg: line is only a fallback for files.
+	for i := range parsed.Results {
+		parsed.Results[i].Package = b.pkg
+	}
+	return parsed, nil
+}
+
+// checkPatterns refuses package patterns and a bench pattern the go command would read as
+// flags.
+func checkPatterns(in *Input) error {
+	for _, p := range in.Packages {
+		if p == "" || strings.HasPrefix(p, "-") {
+			return fmt.Errorf("bench: package pattern %q: must not be empty or start with '-'", p)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,289 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// DefaultCount is the number of samples per side when Input.Count is 0: benchstat's advice.
+const DefaultCount = 10
+
+// Input is what the stage runs.
+type Input struct {
+	Source      string    // directory of the Go module to benchmark, used as it is on disk
+	Packages    []string  // package patterns; default ./...
+	Bench       string    // the -bench regexp; default "."
+	Count       int       // samples per side; default DefaultCount
+	BenchTime   string    // -benchtime per sample, e.g. "100ms" or "50x"; "" for go test's 1s
+	CPU         string    // -cpu list, e.g. "1,4"; "" for GOMAXPROCS
+	BaselineRef string    // git ref or commit of the same repository to compare against; "" for none
+	Commands    []Command // command benchmarks
+	Log         *slog.Logger
+}
+
+// side is one source tree being measured.
+type side struct {
+	label   string // in errors and logs: "current" or "baseline v0.9.0"
+	dir     string // module directory
+	bins    map[string]testBinary
+	cmds    []string // built command binaries, by index in Input.Commands
+	results []Result
+	cpu     string // `go test`'s cpu line
+}
+
+// Run measures in.Source and, with a baseline ref, the baseline too, interleaved, then
+// compares them under the policy built from opts. A failed gate is not an error: it is
+// Report.Gate (see Gate.Err). Errors are about being unable to measure.
+func Run(ctx context.Context, in Input, opts ...Option) (*Report, error) {
+	policy, err := NewPolicy(opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.normalize(policy); err != nil {
+		return nil, err
+	}
+	tc := newToolchain("")
+	machine, err := describeMachine(ctx, tc, in.Source)
+	if err != nil {
+		return nil, err
+	}
+	co, isGit, err := inspect(ctx, in.Source)
+	if err != nil {
+		return nil, err
+	}
+	if in.BaselineRef != "" && !isGit {
+		return nil, fmt.Errorf("bench: --baseline-ref needs a git checkout, and %s is not in one", in.Source)
+	}
+	var baseCommit string
+	if in.BaselineRef != "" {
+		if baseCommit, err = resolveRef(ctx, in.Source, in.BaselineRef); err != nil {
+			return nil, err
+		}
+	}
+	tmp, err := os.MkdirTemp("", "reliquary-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	cur := &side{label: "current", dir: in.Source}
+	if err := prepare(ctx, tc, &in, cur, filepath.Join(tmp, "current")); err != nil {
+		return nil, err
+	}
+	var base *side
+	if in.BaselineRef != "" {
+		if base, err = prepareBaseline(ctx, tc, &in, co, baseCommit, tmp); err != nil {
+			return nil, err
+		}
+	}
+	if err := measure(ctx, &in, cur, base); err != nil {
+		return nil, err
+	}
+	if machine.CPU == "" {
+		machine.CPU = cur.cpu
+	}
+	return assemble(&in, policy, machine, co, cur, base, baseCommit), nil
+}
+
+func (in *Input) normalize(p *Policy) error {
+	if in.Source == "" {
+		return errors.New("bench: no source directory")
+	}
+	abs, err := filepath.Abs(in.Source)
+	if err != nil {
+		return fmt.Errorf("bench: source %s: %w", in.Source, err)
+	}
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+		return fmt.Errorf("bench: source %s is not a directory", in.Source)
+	}
+	in.Source = abs
+	if len(in.Packages) == 0 {
+		in.Packages = []string{"./..."}
+	}
+	if in.Bench == "" {
+		in.Bench = "."
+	}
+	if in.Count == 0 {
+		in.Count = DefaultCount
+	}
+	if in.Count < 0 {
+		return fmt.Errorf("bench: count %d is negative", in.Count)
+	}
+	if in.Log == nil {
+		in.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if need := MinCount(p.alpha); in.BaselineRef != "" && in.Count < need {
+		return fmt.Errorf("bench: count %d is too small to compare: the U test needs at least %d samples per side to show any difference at alpha %v", in.Count, need, p.alpha)
+	}
+	for i := range in.Commands {
+		if err := in.Commands[i].validate(); err != nil {
+			return err
+		}
+	}
+	return checkPatterns(in)
+}
+
+// MinCount is the fewest samples per side with which a Mann-Whitney U test can reach p <
+// alpha at all: the smallest two-sided p for n against n samples is 2/C(2n, n).
+func MinCount(alpha float64) int {
+	c := 1.0 // C(2n, n), built up incrementally
+	for n := 1; n < 100; n++ {
+		c = c * float64(2*n) * float64(2*n-1) / float64(n*n)
+		if 2/c < alpha {
+			return n
+		}
+	}
+	return 100
+}
+
+// prepare compiles everything side s will run into outDir, once.
+func prepare(ctx context.Context, tc *toolchain, in *Input, s *side, outDir string) error {
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	in.Log.Info("compiling benchmarks", "side", s.label, "dir", s.dir)
+	pkgs, err := tc.testPackages(ctx, s.dir, in.Packages)
+	if err != nil {
+		return err
+	}
+	if err := tc.compileTests(ctx, s.dir, outDir, pkgs); err != nil {
+		return err
+	}
+	s.bins = make(map[string]testBinary, len(pkgs))
+	for _, p := range pkgs {
+		s.bins[p.pkg] = p
+	}
+	for i := range in.Commands {
+		bin := filepath.Join(outDir, fmt.Sprintf("cmd-%03d", i))
+		if err := tc.buildCommand(ctx, s.dir, bin, &in.Commands[i]); err != nil {
+			return err
+		}
+		s.cmds = append(s.cmds, bin)
+	}
+	return nil
+}
+
+// prepareBaseline exports the baseline commit's whole tree (the module may use files outside
+// its directory) and compiles it.
+func prepareBaseline(ctx context.Context, tc *toolchain, in *Input, co checkout, commit, tmp string) (*side, error) {
+	root := filepath.Join(tmp, "baseline-src")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	in.Log.Info("exporting baseline", "ref", in.BaselineRef, "commit", commit)
+	if err := exportCommit(ctx, co.top, commit, root); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(root, filepath.FromSlash(co.prefix))
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("bench: baseline %s has no directory %s", in.BaselineRef, co.prefix)
+	}
+	s := &side{label: "baseline " + in.BaselineRef, dir: dir}
+	return s, prepare(ctx, tc, in, s, filepath.Join(tmp, "baseline"))
+}
+
+// measure takes in.Count samples of everything on both sides, interleaved: each round runs
+// each package on one side and then the other, alternating which goes first.
+func measure(ctx context.Context, in *Input, cur, base *side) error {
+	pkgs := unionPackages(cur, base)
+	args := benchArgs(in)
+	for round := 1; round <= in.Count; round++ {
+		in.Log.Info("benchmark round", "round", round, "of", in.Count)
+		order := []*side{cur}
+		if base != nil {
+			order = []*side{base, cur}
+			if round%2 == 0 {
+				order = []*side{cur, base}
+			}
+		}
+		for _, pkg := range pkgs {
+			for _, s := range order {
+				if err := s.runPackage(ctx, pkg, args, round); err != nil {
+					return err
+				}
+			}
+		}
+		for i := range in.Commands {
+			for _, s := range order {
+				if err := s.runCommand(ctx, &in.Commands[i], i, round); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if len(cur.results) == 0 {
+		return fmt.Errorf("bench: no benchmark matched %q in %v (in %s)", in.Bench, in.Packages, in.Source)
+	}
+	return nil
+}
+
+func (s *side) runPackage(ctx context.Context, pkg string, args []string, round int) error {
+	b, ok := s.bins[pkg]
+	if !ok {
+		return nil
+	}
+	out, err := runTestBinary(ctx, b, args, fmt.Sprintf("%s: %s (run %d)", s.label, pkg, round))
+	if err != nil {
+		return err
+	}
+	s.results = append(s.results, out.Results...)
+	if out.CPU != "" {
+		s.cpu = out.CPU
+	}
+	return nil
+}
+
+func (s *side) runCommand(ctx context.Context, c *Command, i, round int) error {
+	source := fmt.Sprintf("%s: command %s (run %d)", s.label, c.Name, round)
+	r, err := runCommand(ctx, c, s.cmds[i], s.dir, source)
+	if err != nil {
+		return err
+	}
+	s.results = append(s.results, r)
+	return nil
+}
+
+func unionPackages(sides ...*side) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range sides {
+		if s == nil {
+			continue
+		}
+		for p := range s.bins {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func assemble(in *Input, p *Policy, m Machine, co checkout, cur, base *side, baseCommit string) *Report {
+	r := &Report{
+		Schema:  Schema,
+		Machine: m,
+		Config: Config{
+			Packages: in.Packages, Bench: in.Bench, Count: in.Count,
+			BenchTime: in.BenchTime, CPU: in.CPU,
+		},
+		Current: Side{Commit: co.commit, Dirty: co.dirty, Series: seriesOf(cur.results)},
+	}
+	for i := range in.Commands {
+		r.Config.Commands = append(r.Config.Commands, in.Commands[i].config())
+	}
+	if base == nil {
+		r.Gate = p.SkippedGate("no baseline to compare against")
+		return r
+	}
+	r.Baseline = &Side{Ref: in.BaselineRef, Commit: baseCommit, Series: seriesOf(base.results)}
+	r.Comparisons, r.Gate = p.Compare(r.Baseline.Series, r.Current.Series)
+	return r
+}
