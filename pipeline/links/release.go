@@ -1,0 +1,133 @@
+package links
+
+import (
+	"fmt"
+	"path"
+	"time"
+
+	"github.com/sentientos/reliquary/pipeline/bundle"
+)
+
+// Step names of the stages that leave files in a bundle.
+const (
+	StepDigest = "digest"
+	StepSign   = "sign"
+	StepAttest = "attest"
+)
+
+// recordedBy marks links recorded from a finished bundle rather than while the stage ran.
+const recordedBy = "reliquary attest (recorded from the bundle)"
+
+// Later lists the bundle files written after the links (the notes, the gate's report and
+// summary attestation, other signed records): a layout must allow them without a link.
+var Later = []string{
+	bundle.NotesFile, bundle.ChangelogFile, bundle.AuditSummaryFile, bundle.VerificationFile,
+	bundle.VSAFile, bundle.BenchSigFile, bundle.ReproSigFile, bundle.EscrowFile, bundle.EscrowSigFile,
+}
+
+// BundleSet records, from a bundle whose manifest (m) has been digested, signed (optionally)
+// and attested, the steps that left those files, and the layout they satisfy:
+//
+//   - digest: the manifest's artifacts in (with the manifest's digests: what the stage
+//     hashed), manifest.json and SHA256SUMS out;
+//   - sign (when manifest.json.sigstore.json exists): manifest.json in, its signature out;
+//   - attest: manifest.json in, the provenance bundles out.
+//
+// The artifacts are external inputs: a release run that records its build with a link of its
+// own should make digest consume them FromStep("artifacts/*", "build") instead.
+func BundleSet(dir string, m *bundle.Manifest, expires time.Time) (Set, error) {
+	b, err := bundle.Open(dir)
+	if err != nil {
+		return Set{}, fmt.Errorf("%w: %w", ErrLink, err)
+	}
+	defer b.Close()
+	signed := b.Exists(bundle.ManifestSigFile)
+	provFiles, err := provenanceFiles(b)
+	if err != nil {
+		return Set{}, err
+	}
+	if len(provFiles) == 0 {
+		return Set{}, fmt.Errorf("%w: %s: no %s: attest the bundle first", ErrLink, dir, bundle.ProvenanceFile)
+	}
+	steps, links, err := bundleSteps(dir, m, signed, provFiles)
+	if err != nil {
+		return Set{}, err
+	}
+	require := []string{bundle.ManifestFile, bundle.ChecksumsFile}
+	if signed {
+		require = append(require, bundle.ManifestSigFile)
+	}
+	require = append(require, provFiles...)
+	for _, a := range m.Artifacts {
+		require = append(require, a.Path)
+	}
+	return Set{Links: links, Layout: Layout{
+		Steps:    steps,
+		Require:  require,
+		Unlinked: Later,
+		Expires:  expires,
+		Readme:   fmt.Sprintf("in-toto layout of %s %s, written by reliquary. Verify from the bundle root: in-toto verify -l %s -k KEY.pub -d %s", m.Project, m.Version, bundle.LayoutFile, bundle.LinksDir),
+	}}, nil
+}
+
+// planned is a step to record from the bundle: its layout entry and the files it produced.
+type planned struct {
+	step     Step
+	products []string
+	posthoc  bool // recorded from the finished bundle, not while the stage ran
+}
+
+func bundleSteps(dir string, m *bundle.Manifest, signed bool, provFiles []string) ([]Step, []Link, error) {
+	fromDigest := []Input{FromStep(bundle.ManifestFile, StepDigest)}
+	plan := []planned{{Step{Name: StepDigest, Command: []string{"reliquary", "digest"},
+		Inputs: []Input{External("*")}, Outputs: []string{bundle.ManifestFile, bundle.ChecksumsFile}},
+		[]string{bundle.ManifestFile, bundle.ChecksumsFile}, true}}
+	if signed {
+		plan = append(plan, planned{Step{Name: StepSign, Command: []string{"reliquary", "sign"},
+			Inputs: fromDigest, Outputs: []string{bundle.ManifestSigFile}}, []string{bundle.ManifestSigFile}, true})
+	}
+	plan = append(plan, planned{Step{Name: StepAttest, Command: []string{"reliquary", "attest"},
+		Inputs: fromDigest, Outputs: []string{bundle.ProvenanceFile, "provenance-*.sigstore.json"}}, provFiles, false})
+
+	manifest, err := HashFiles(dir, bundle.ManifestFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	var steps []Step
+	var links []Link
+	for _, p := range plan {
+		materials := manifest
+		if p.step.Name == StepDigest {
+			materials = FromArtifacts(m.Artifacts) // what the digest stage hashed
+		}
+		products, err := HashFiles(dir, p.products...)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts := []RecordOption{WithCommand(p.step.Command...)}
+		if p.posthoc {
+			opts = append(opts, WithByproducts(map[string]string{"recorded-by": recordedBy}))
+		}
+		l, err := Record(p.step.Name, materials, products, opts...)
+		if err != nil {
+			return nil, nil, err
+		}
+		steps, links = append(steps, p.step), append(links, l)
+	}
+	return steps, links, nil
+}
+
+// provenanceFiles lists provenance.sigstore.json and its shards present in the bundle.
+func provenanceFiles(b *bundle.Bundle) ([]string, error) {
+	entries, err := b.Inventory()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrLink, err)
+	}
+	var out []string
+	for _, e := range entries {
+		if path.Dir(e.Path) == "." && (e.Path == bundle.ProvenanceFile || bundle.IsProvenanceShard(e.Path)) {
+			out = append(out, e.Path)
+		}
+	}
+	return out, nil
+}
