@@ -91,9 +91,15 @@ func env() []string {
 	}
 }
 
+// overrides beat the repository's own configuration (command-line settings take
+// precedence): no transport, no file-system monitor, and no signature display, whose
+// gpg.program a repository's config could point at any command.
+var overrides = []string{"-c", "protocol.allow=never", "-c", "core.fsmonitor=false", "-c", "log.showSignature=false"}
+
 // run runs git with args in the repository and returns its standard output.
 func (r *Repo) run(ctx context.Context, args ...string) ([]byte, error) {
-	full := append([]string{"--no-pager", "-c", "protocol.allow=never", "-c", "core.fsmonitor=false", "-C", r.dir}, args...)
+	full := append([]string{"--no-pager", "-C", r.dir}, args...)
+	full = append(overrides[:len(overrides):len(overrides)], full...)
 	cmd := exec.CommandContext(ctx, r.git, full...)
 	cmd.Env = env()
 	cmd.Stdin = nil

@@ -199,3 +199,40 @@ func TestCleanEnvironment(t *testing.T) {
 		t.Fatalf("log with a hostile environment = %+v, %v", log, err)
 	}
 }
+
+// TestRepositoryConfigCannotRunCommands: a repository whose config asks git log to show
+// signatures would run its gpg.program, any command, on a signed commit. gitlog's overrides
+// keep it from running; the same log run by plain git does run it, so the test can fail.
+func TestRepositoryConfigCannotRunCommands(t *testing.T) {
+	ctx := context.Background()
+	g := gittest.New(t)
+	marker := filepath.Join(t.TempDir(), "ran")
+	script := filepath.Join(t.TempDir(), "fake-gpg")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\ntouch "+marker+"\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	commit := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n" +
+		"author A <a@example.test> 1700000000 +0000\ncommitter A <a@example.test> 1700000000 +0000\n" +
+		"gpgsig -----BEGIN PGP SIGNATURE-----\n \n iQEzBAABCAAdFiEE\n -----END PGP SIGNATURE-----\n\nfeat: signed\n"
+	obj := filepath.Join(t.TempDir(), "commit")
+	if err := os.WriteFile(obj, []byte(commit), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hash := g.Git("hash-object", "-t", "commit", "-w", obj)
+	g.Git("update-ref", "refs/heads/main", hash)
+	g.Git("config", "log.showSignature", "true")
+	g.Git("config", "gpg.program", script)
+
+	r := open(t, g.Dir)
+	log, err := r.Log(ctx, "HEAD")
+	if err != nil || len(log) != 1 || log[0].Subject() != "feat: signed" {
+		t.Fatalf("log = %+v, %v", log, err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("gitlog let the repository's gpg.program run")
+	}
+	g.Git("log", "-1", "--format=%H") // plain git honours the repository's config
+	if _, err := os.Stat(marker); err != nil {
+		t.Skip("this git did not run gpg.program for log.showSignature; the override is untested here")
+	}
+}
