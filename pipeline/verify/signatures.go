@@ -11,6 +11,8 @@ import (
 	"github.com/sentientos/reliquary/pipeline/attest"
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/digest"
+	"github.com/sentientos/reliquary/pipeline/keys"
+	"github.com/sentientos/reliquary/pipeline/trust"
 )
 
 // Verifier checks Sigstore bundles against the keys the caller trusts, offline. Package
@@ -33,16 +35,34 @@ const (
 	ProblemAttestation  = "attestation-mismatch"
 )
 
-// WithVerifier turns on every signature and attestation check, trusting only the keys v
-// knows. Without it the gate checks digests only and says so in the report.
+// WithKeys turns on every signature and attestation check, trusting only pubs (several for
+// key rotation). Without it the gate checks digests only and says so in the report.
+func WithKeys(pubs ...*keys.PublicKey) Option {
+	return func(c *config) error {
+		tk, err := trust.NewKeys(pubs...)
+		if err != nil {
+			return err
+		}
+		c.checks = append(c.checks, signatureChecks(tk)...)
+		c.checks = append(c.checks, linksCheck{pubs})
+		return nil
+	}
+}
+
+// WithVerifier turns on the signature checks with a custom Verifier (tests use it to inject
+// hostile answers). The in-toto link check needs real keys: use WithKeys.
 func WithVerifier(v Verifier) Option {
 	return func(c *config) error {
 		if v == nil {
 			return fmt.Errorf("verify: nil verifier")
 		}
-		c.checks = append(c.checks, manifestSigCheck{v}, provenanceCheck{v}, keysCheck{})
+		c.checks = append(c.checks, signatureChecks(v)...)
 		return nil
 	}
+}
+
+func signatureChecks(v Verifier) []Check {
+	return []Check{manifestSigCheck{v}, provenanceCheck{v}, reproducibilityCheck(v), summaryCheck(v), reportCheck{}, keysCheck{}}
 }
 
 // manifestSigCheck requires a valid signature over manifest.json: it is what makes every

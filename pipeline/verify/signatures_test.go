@@ -9,7 +9,6 @@ import (
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/sign"
-	"github.com/sentientos/reliquary/pipeline/trust"
 	"github.com/sentientos/reliquary/pipeline/verify"
 )
 
@@ -28,11 +27,7 @@ func trusting(t *testing.T, ks ...*keys.PrivateKey) verify.Option {
 	for _, k := range ks {
 		pubs = append(pubs, k.PublicKey())
 	}
-	tk, err := trust.NewKeys(pubs...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return verify.WithVerifier(tk)
+	return verify.WithKeys(pubs...)
 }
 
 func signedBundle(t *testing.T, key *keys.PrivateKey) string {

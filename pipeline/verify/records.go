@@ -1,0 +1,125 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/sentientos/reliquary/pipeline/attest"
+	"github.com/sentientos/reliquary/pipeline/bundle"
+	"github.com/sentientos/reliquary/pipeline/keys"
+	"github.com/sentientos/reliquary/pipeline/links"
+	"github.com/sentientos/reliquary/pipeline/repro"
+	"github.com/sentientos/reliquary/pipeline/vsa"
+)
+
+// linksCheck verifies the in-toto layout and links (in-toto spec v1.0 §5.3, via package
+// links): the layout signed by a trusted key, one authorized link per step, every artifact
+// rule, and the inspection over the bundle as it is now.
+type linksCheck struct{ pubs []*keys.PublicKey }
+
+func (linksCheck) Name() string { return "links" }
+
+func (c linksCheck) Run(_ context.Context, s *Session) {
+	files := s.Paths(func(p string) bool { return strings.HasPrefix(p, bundle.LinksDir+"/") })
+	if s.Manifest == nil {
+		s.Claim(files...)
+		return
+	}
+	f := Finding{Check: "links", File: bundle.LayoutFile}
+	if len(files) == 0 {
+		if s.Manifest.Declares(bundle.AttestLinks) {
+			s.Add(failed(f, ProblemMissing, "present", "missing", "the manifest declares in-toto links but the bundle has none", "re-download the bundle"))
+		}
+		return
+	}
+	s.Claim(files...)
+	res, err := links.Verify(s.Bundle.Dir, c.pubs)
+	if err != nil {
+		s.Add(failed(f, ProblemAttestation, "", "", err.Error(), "the supply-chain links do not match the bundle: do not use the release"))
+		return
+	}
+	f.Status, f.Message = Pass, fmt.Sprintf("layout and links of steps %s verify", strings.Join(res.Steps, ", "))
+	s.Add(f)
+}
+
+// recordCheck verifies one optional signed statement: a DSSE bundle whose payload a
+// per-record function checks against the manifest. Declared records must be present.
+type recordCheck struct {
+	v        Verifier
+	name     string // the check's name in the report
+	file     string
+	declared string // the manifest attestation kind that makes the record required; "" if never
+	check    func(s *Session, stmt []byte) error
+}
+
+func (c recordCheck) Name() string { return c.name }
+
+func (c recordCheck) Run(_ context.Context, s *Session) {
+	f := Finding{Check: c.name, File: c.file}
+	if s.Manifest == nil {
+		s.Claim(c.file)
+		return
+	}
+	if !s.Has(c.file) {
+		if c.declared != "" && s.Manifest.Declares(c.declared) {
+			s.Add(failed(f, ProblemMissing, "present", "missing", fmt.Sprintf("the manifest declares a %s record but the bundle has none", c.declared), "re-download the bundle"))
+		}
+		return
+	}
+	data, err := s.Bundle.ReadFile(c.file, MaxSigBundleSize)
+	if err != nil {
+		s.Add(openFailure(f, err))
+		return
+	}
+	stmt, _, err := c.v.VerifyDSSE(data, attest.PayloadType)
+	if err != nil {
+		s.Add(failed(f, ProblemBadSignature, "a DSSE envelope signed by a trusted key", "", err.Error(), "do not trust this record"))
+		return
+	}
+	if err := c.check(s, stmt); err != nil {
+		s.Add(failed(f, ProblemAttestation, "", "", err.Error(), "the record does not describe this release"))
+		return
+	}
+	s.Verified(c.file, data)
+	f.Status, f.Message = Pass, "signed and matches the manifest"
+	s.Add(f)
+}
+
+func reproducibilityCheck(v Verifier) Check {
+	return recordCheck{v: v, name: "reproducibility", file: bundle.ReproSigFile, declared: bundle.AttestReproducibility,
+		check: func(s *Session, stmt []byte) error {
+			return repro.Check(stmt, s.Manifest.Artifacts, s.Manifest.Version)
+		}}
+}
+
+// summaryCheck verifies a verification summary left in the bundle by an earlier gate run
+// (the release's own): signed, for this very manifest, and PASSED.
+func summaryCheck(v Verifier) Check {
+	return recordCheck{v: v, name: "summary", file: bundle.VSAFile,
+		check: func(s *Session, stmt []byte) error {
+			sum, err := vsa.Parse(stmt)
+			if err != nil {
+				return err
+			}
+			if sum.ManifestSHA256 != s.Report.ManifestSHA256 {
+				return fmt.Errorf("summarises manifest sha256:%s, not this one (sha256:%s)", sum.ManifestSHA256, s.Report.ManifestSHA256)
+			}
+			if sum.Result != "PASSED" {
+				return fmt.Errorf("records result %s", sum.Result)
+			}
+			return nil
+		}}
+}
+
+// reportCheck accounts for verification.json, the gate's earlier report: informational, as
+// it is not signed (the summary is). Run the gate instead of reading it.
+type reportCheck struct{}
+
+func (reportCheck) Name() string { return "report" }
+
+func (reportCheck) Run(_ context.Context, s *Session) {
+	if s.Has(bundle.VerificationFile) {
+		s.Add(Finding{Check: "report", File: bundle.VerificationFile, Status: Pass, Message: "informational"})
+	}
+}
