@@ -11,5 +11,4 @@ var (
 	runRelease = notYet
 	runReplay  = notYet
 	runPromote = notYet
-	runBench   = notYet
 )
