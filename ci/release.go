@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/sentientos/reliquary/ci/internal/dagger"
 	layout "github.com/sentientos/reliquary/pipeline/bundle"
@@ -36,6 +37,12 @@ func (r *Reliquary) Release(
 	// Source repository URL recorded in the manifest and the provenance.
 	// +optional
 	repository string,
+	// Commit time in Unix seconds (git log -1 --format=%ct): the time of every file in the
+	// artifacts (.git is not sent to the engine, and builds never use the wall clock).
+	sourceDateEpoch int,
+	// OCI image layout tarball the image is built on (default: scratch, or reliquary.yaml's).
+	// +optional
+	imageBase *dagger.File,
 	// Project name (default: the last element of the module path in go.mod).
 	// +optional
 	name string,
@@ -44,7 +51,7 @@ func (r *Reliquary) Release(
 	// +default="https://github.com/sentientos/reliquary/ci"
 	builderID string,
 ) (*Attested, error) {
-	p, err := r.Source(ctx, source, version, commit, repository, name)
+	p, err := r.Source(ctx, source, version, commit, repository, sourceDateEpoch, name)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +59,7 @@ func (r *Reliquary) Release(
 	if err != nil {
 		return nil, err
 	}
-	b, err := f.Build(ctx, platforms)
+	b, err := f.Build(ctx, platforms, imageBase)
 	if err != nil {
 		return nil, err
 	}
@@ -127,31 +134,57 @@ func (r *Reliquary) Promote(
 	return &Attested{Tools: r, Images: img, Work: c.Directory(workPath)}, nil
 }
 
+// Benchmarks are the result of a benchmark run.
+type Benchmarks struct {
+	// The comparison as text.
+	Summary string
+	// Samples, statistics and the gate's verdict (bench.json).
+	Report *dagger.File
+	// The comparison as a Markdown table, for release notes.
+	Table *dagger.File
+}
+
 // Benchmark runs the project's Go benchmarks against a baseline in one container (both sides
-// on the same machine, interleaved), and fails on a statistically significant regression.
-// Returns bench.json.
+// built once and measured interleaved on the same machine), and fails on a statistically
+// significant regression beyond the threshold.
 // +cache="never"
 func (r *Reliquary) Benchmark(
 	ctx context.Context,
 	// The project's source tree, with its .git (the baseline is checked out from it).
 	// +ignore=["dist"]
 	source *dagger.Directory,
-	// Git ref of the baseline (default: the CLI's default, the latest release tag).
+	// Git ref or commit to compare against, for example the last release tag (default: no
+	// comparison, only samples).
 	// +optional
 	baselineRef string,
-) (*dagger.File, error) {
+	// Package patterns to benchmark (default: ./...).
+	// +optional
+	packages []string,
+	// Fail when sec/op gets significantly worse by more than this.
+	// +optional
+	// +default="5%"
+	threshold string,
+) (*Benchmarks, error) {
 	img, err := r.pin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("benchmark: %w", err)
 	}
-	args := []string{"bench", "--source", srcPath, "--out", path.Join(workPath, layout.BenchFile)}
+	report, table := path.Join(workPath, layout.BenchFile), path.Join(workPath, "bench.md")
+	args := []string{"bench", "--source", srcPath, "--out", report, "--markdown", table, "--threshold", threshold}
 	if baselineRef != "" {
 		args = append(args, "--baseline-ref", baselineRef)
+	}
+	if len(packages) > 0 {
+		args = append(args, "--packages", strings.Join(packages, ","))
 	}
 	c := uncached(r.goStage(img, source)).WithMountedDirectory(workPath, dag.Directory())
 	c, err = gate(ctx, c, args)
 	if err != nil {
 		return nil, err
 	}
-	return c.File(path.Join(workPath, layout.BenchFile)), nil
+	summary, err := c.Stdout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Benchmarks{Summary: summary, Report: c.File(report), Table: c.File(table)}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/sentientos/reliquary/ci/internal/dagger"
@@ -24,6 +25,8 @@ type Project struct {
 	Commit string
 	// Source repository URL recorded in the manifest and provenance.
 	Repository string
+	// Commit time in Unix seconds: the time of every file in the artifacts.
+	SourceDateEpoch int
 }
 
 // Source selects the Go project to release: the first stage of a release, whose functions
@@ -45,17 +48,25 @@ func (r *Reliquary) Source(
 	// Source repository URL recorded in the manifest and the provenance.
 	// +optional
 	repository string,
+	// Commit time in Unix seconds (git log -1 --format=%ct): the time of every file in the
+	// artifacts (.git is not sent to the engine, and builds never use the wall clock).
+	sourceDateEpoch int,
 	// Project name (default: the last element of the module path in go.mod).
 	// +optional
 	name string,
 ) (*Project, error) {
+	if sourceDateEpoch <= 0 {
+		return nil, fmt.Errorf("source: --source-date-epoch must be the commit time in Unix seconds, "+
+			"for example --source-date-epoch=$(git log -1 --format=%%ct); got %d", sourceDateEpoch)
+	}
 	if name == "" {
 		var err error
 		if name, err = moduleName(ctx, dir); err != nil {
 			return nil, err
 		}
 	}
-	return &Project{Tools: r, Source: dir, Name: name, Version: version, Commit: commit, Repository: repository}, nil
+	return &Project{Tools: r, Source: dir, Name: name, Version: version, Commit: commit,
+		Repository: repository, SourceDateEpoch: sourceDateEpoch}, nil
 }
 
 // moduleName is the last element of the module path declared in dir/go.mod.
@@ -91,7 +102,8 @@ func (p *Project) Freeze(ctx context.Context) (*Frozen, error) {
 		return nil, fmt.Errorf("freeze: %w", err)
 	}
 	c := p.Tools.goStage(img, p.Source).WithMountedDirectory(workPath, dag.Directory())
-	c, err = run(ctx, c, "freeze", srcPath, "--out", path.Join(workPath, layout.DepsLockFile))
+	c, err = run(ctx, c, "freeze", srcPath, "--out", path.Join(workPath, layout.DepsLockFile),
+		"--image", img.Go, "--image", img.Runtime)
 	if err != nil {
 		return nil, err
 	}
@@ -115,26 +127,39 @@ type Built struct {
 // image of the binary and a docs bundle into artifacts/. Same source, same bytes.
 func (f *Frozen) Build(
 	ctx context.Context,
-	// Target platforms, OS/ARCH (default: the project's reliquary.yaml, else the CLI's default).
+	// Target platforms, OS/ARCH (default: the project's reliquary.yaml, else linux/amd64,
+	// linux/arm64, darwin/arm64 and windows/amd64).
 	// +optional
 	platforms []string,
+	// OCI image layout tarball the image is built on (default: scratch, or reliquary.yaml's).
+	// +optional
+	imageBase *dagger.File,
 ) (*Built, error) {
-	c, err := f.build(ctx, f.Project.Tools.goStage(f.Images, f.Project.Source), platforms)
+	c, err := f.build(ctx, f.Project.Tools.goStage(f.Images, f.Project.Source), platforms, imageBase)
 	if err != nil {
 		return nil, err
 	}
 	return &Built{Frozen: f, Work: c.Directory(workPath)}, nil
 }
 
-// build runs the build stage in c with the module proxy off.
-func (f *Frozen) build(ctx context.Context, c *dagger.Container, platforms []string) (*dagger.Container, error) {
+// build runs the build stage in c with the module proxy off, checked against the lock.
+func (f *Frozen) build(ctx context.Context, c *dagger.Container, platforms []string, imageBase *dagger.File) (*dagger.Container, error) {
 	p := f.Project
-	args := []string{"build", srcPath, "--version", p.Version, "--out", workPath}
+	args := []string{"build", srcPath, "--version", p.Version, "--out", workPath,
+		"--lock", path.Join(workPath, layout.DepsLockFile),
+		"--source-date-epoch", strconv.Itoa(p.SourceDateEpoch)}
 	if p.Commit != "" {
 		args = append(args, "--commit", p.Commit)
 	}
+	if p.Repository != "" {
+		args = append(args, "--repository", p.Repository)
+	}
 	if len(platforms) > 0 {
 		args = append(args, "--platforms", strings.Join(platforms, ","))
+	}
+	if imageBase != nil {
+		c = c.WithMountedFile("/image-base.oci.tar", imageBase)
+		args = append(args, "--image-base", "/image-base.oci.tar")
 	}
 	c = c.WithEnvVariable("GOPROXY", "off").WithMountedDirectory(workPath, f.Work)
 	return run(ctx, c, args...)

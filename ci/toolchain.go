@@ -67,7 +67,20 @@ func (r *Reliquary) pinOne(ctx context.Context, ref string, tarball *dagger.File
 	if err != nil {
 		return "", fmt.Errorf("resolve %s: %w", ref, err)
 	}
-	return pinned, nil
+	return withoutTag(pinned), nil
+}
+
+// withoutTag turns NAME:TAG@sha256:HEX into NAME@sha256:HEX: once pinned, the digest alone
+// names the image, and a tag beside it would only suggest it could move.
+func withoutTag(ref string) string {
+	name, digest, ok := strings.Cut(ref, "@")
+	if !ok {
+		return ref
+	}
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name = name[:i]
+	}
+	return name + "@" + digest
 }
 
 // ociIndex is the part of an OCI layout's index.json that names its image.
@@ -103,7 +116,7 @@ func (r *Reliquary) tarballRef(ctx context.Context, tarball *dagger.File) (strin
 	if ref := m.Annotations["org.opencontainers.image.ref.name"]; ref != "" && strings.ContainsAny(ref, ":/") {
 		name = ref
 	}
-	return strings.SplitN(name, "@", 2)[0] + "@" + m.Digest, nil
+	return withoutTag(strings.SplitN(name, "@", 2)[0] + "@" + m.Digest), nil
 }
 
 // goBase is the Go image, pinned when img is known, with the Go environment every stage shares:
