@@ -374,3 +374,47 @@ func TestLayoutValidates(t *testing.T) {
 		})
 	}
 }
+
+func TestPrecededByBuild(t *testing.T) {
+	k := newKey(t)
+	dir, m := newBundle(t, 3)
+	build := links.Step{Name: "build", Command: []string{"go", "build"},
+		Inputs: []links.Input{links.External("go.mod")}, Outputs: []string{"artifacts/*"}}
+	record := func(products links.Files) links.Link {
+		l, err := links.Record("build", links.Files{"go.mod": strings.Repeat("c", 64)}, products, links.WithCommand("go", "build"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	built := links.FromArtifacts(m.Artifacts)
+
+	t.Run("artifacts as built", func(t *testing.T) {
+		set, err := links.BundleSet(dir, m, releaseTime.AddDate(1, 0, 0), links.Preceded([]links.Step{build}, []links.Link{record(built)}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := links.Write(dir, set, k.priv); err != nil {
+			t.Fatal(err)
+		}
+		res, err := links.Verify(dir, []*keys.PublicKey{k.priv.PublicKey()})
+		if err != nil || strings.Join(res.Steps, ",") != "build,digest,sign,attest" {
+			t.Fatalf("Verify = %+v, %v", res, err)
+		}
+	})
+	t.Run("artifact changed between build and digest", func(t *testing.T) {
+		drifted := links.Files{}
+		for p, d := range built {
+			drifted[p] = d
+		}
+		drifted["artifacts/tool_001_linux_amd64.tar.gz"] = strings.Repeat("d", 64)
+		set, err := links.BundleSet(dir, m, releaseTime.AddDate(1, 0, 0), links.Preceded([]links.Step{build}, []links.Link{record(drifted)}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = links.Write(dir, set, k.priv)
+		if err == nil || !strings.Contains(err.Error(), "Step 'digest', materials [artifacts/tool_001_linux_amd64.tar.gz] disallowed") {
+			t.Fatalf("Write = %v, want digest's drifted material named", err)
+		}
+	})
+}

@@ -33,9 +33,13 @@ var Later = []string{
 //   - sign (when manifest.json.sigstore.json exists): manifest.json in, its signature out;
 //   - attest: manifest.json in, the provenance bundles out.
 //
-// The artifacts are external inputs: a release run that records its build with a link of its
-// own should make digest consume them FromStep("artifacts/*", "build") instead.
-func BundleSet(dir string, m *bundle.Manifest, expires time.Time) (Set, error) {
+// The artifacts are external inputs, accepted as the manifest lists them, unless the release
+// run recorded the stages that made them: see Preceded.
+func BundleSet(dir string, m *bundle.Manifest, expires time.Time, opts ...BundleOption) (Set, error) {
+	var cfg bundleConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	b, err := bundle.Open(dir)
 	if err != nil {
 		return Set{}, fmt.Errorf("%w: %w", ErrLink, err)
@@ -49,10 +53,12 @@ func BundleSet(dir string, m *bundle.Manifest, expires time.Time) (Set, error) {
 	if len(provFiles) == 0 {
 		return Set{}, fmt.Errorf("%w: %s: no %s: attest the bundle first", ErrLink, dir, bundle.ProvenanceFile)
 	}
-	steps, links, err := bundleSteps(dir, m, signed, provFiles)
+	steps, links, err := bundleSteps(dir, m, signed, provFiles, cfg.before)
 	if err != nil {
 		return Set{}, err
 	}
+	steps = append(append([]Step(nil), cfg.before...), steps...)
+	links = append(append([]Link(nil), cfg.beforeLinks...), links...)
 	require := []string{bundle.ManifestFile, bundle.ChecksumsFile}
 	if signed {
 		require = append(require, bundle.ManifestSigFile)
@@ -70,6 +76,24 @@ func BundleSet(dir string, m *bundle.Manifest, expires time.Time) (Set, error) {
 	}}, nil
 }
 
+// BundleOption adjusts BundleSet.
+type BundleOption func(*bundleConfig)
+
+type bundleConfig struct {
+	before      []Step
+	beforeLinks []Link
+}
+
+// Preceded puts steps the release run recorded itself (freeze, build...) before digest, with
+// their links. digest must then consume exactly their outputs (FromStep), no longer any
+// file: an artifact that changed after its step, or that no step produced, fails.
+func Preceded(steps []Step, links []Link) BundleOption {
+	return func(c *bundleConfig) {
+		c.before = append(c.before, steps...)
+		c.beforeLinks = append(c.beforeLinks, links...)
+	}
+}
+
 // planned is a step to record from the bundle: its layout entry and the files it produced.
 type planned struct {
 	step     Step
@@ -77,10 +101,19 @@ type planned struct {
 	posthoc  bool // recorded from the finished bundle, not while the stage ran
 }
 
-func bundleSteps(dir string, m *bundle.Manifest, signed bool, provFiles []string) ([]Step, []Link, error) {
+func bundleSteps(dir string, m *bundle.Manifest, signed bool, provFiles []string, before []Step) ([]Step, []Link, error) {
 	fromDigest := []Input{FromStep(bundle.ManifestFile, StepDigest)}
+	digestInputs := []Input{External("*")}
+	if len(before) > 0 {
+		digestInputs = nil
+		for _, s := range before {
+			for _, out := range s.Outputs {
+				digestInputs = append(digestInputs, FromStep(out, s.Name))
+			}
+		}
+	}
 	plan := []planned{{Step{Name: StepDigest, Command: []string{"reliquary", "digest"},
-		Inputs: []Input{External("*")}, Outputs: []string{bundle.ManifestFile, bundle.ChecksumsFile}},
+		Inputs: digestInputs, Outputs: []string{bundle.ManifestFile, bundle.ChecksumsFile}},
 		[]string{bundle.ManifestFile, bundle.ChecksumsFile}, true}}
 	if signed {
 		plan = append(plan, planned{Step{Name: StepSign, Command: []string{"reliquary", "sign"},
