@@ -20,29 +20,36 @@ type testBinary struct {
 }
 
 // testPackages lists the packages matching patterns in the module at dir that have tests.
-func (t *toolchain) testPackages(ctx context.Context, dir string, patterns []string) ([]testBinary, error) {
-	args := append([]string{"list", "-json=ImportPath,Dir,TestGoFiles,XTestGoFiles"}, patterns...)
+// missing lists the patterns that name no directory there (a package added since the
+// baseline); any other problem with a package is an error.
+func (t *toolchain) testPackages(ctx context.Context, dir string, patterns []string) (pkgs []testBinary, missing []string, err error) {
+	args := append([]string{"list", "-e", "-json=ImportPath,Dir,TestGoFiles,XTestGoFiles,Error"}, patterns...)
 	out, err := t.output(ctx, dir, args...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var pkgs []testBinary
 	dec := json.NewDecoder(bytes.NewReader(out))
 	for {
 		var p struct {
 			ImportPath, Dir           string
 			TestGoFiles, XTestGoFiles []string
+			Error                     *struct{ Err string }
 		}
 		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return nil, fmt.Errorf("bench: go list in %s: %w", dir, err)
+			return nil, nil, fmt.Errorf("bench: go list in %s: %w", dir, err)
 		}
-		if len(p.TestGoFiles)+len(p.XTestGoFiles) > 0 {
+		switch {
+		case p.Error != nil && p.Dir == "":
+			missing = append(missing, p.ImportPath)
+		case p.Error != nil:
+			return nil, nil, fmt.Errorf("bench: package %s (in %s): %s", p.ImportPath, dir, p.Error.Err)
+		case len(p.TestGoFiles)+len(p.XTestGoFiles) > 0:
 			pkgs = append(pkgs, testBinary{pkg: p.ImportPath, dir: p.Dir})
 		}
 	}
-	return pkgs, nil
+	return pkgs, missing, nil
 }
 
 // compileTests builds each package's test binary into outDir, once; every sample then runs

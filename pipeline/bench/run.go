@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // DefaultCount is the number of samples per side when Input.Count is 0: benchstat's advice.
@@ -35,6 +36,8 @@ type side struct {
 	cmds    []string // built command binaries, by index in Input.Commands
 	results []Result
 	cpu     string // `go test`'s cpu line
+	// baseline sides may lack packages and commands added since; the current side may not.
+	baseline bool
 }
 
 // Run measures in.Source and, with a baseline ref, the baseline too, interleaved, then
@@ -147,9 +150,16 @@ func prepare(ctx context.Context, tc *toolchain, in *Input, s *side, outDir stri
 		return fmt.Errorf("bench: %w", err)
 	}
 	in.Log.Info("compiling benchmarks", "side", s.label, "dir", s.dir)
-	pkgs, err := tc.testPackages(ctx, s.dir, in.Packages)
+	pkgs, missing, err := tc.testPackages(ctx, s.dir, in.Packages)
 	if err != nil {
 		return err
+	}
+	if len(missing) > 0 && !s.baseline {
+		return fmt.Errorf("bench: no package %s in %s", strings.Join(missing, ", "), s.dir)
+	}
+	for _, m := range missing {
+		// New since the baseline: its benchmarks will be reported as added.
+		in.Log.Warn("package not in the baseline", "package", m, "ref", in.BaselineRef)
 	}
 	if err := tc.compileTests(ctx, s.dir, outDir, pkgs); err != nil {
 		return err
@@ -160,12 +170,26 @@ func prepare(ctx context.Context, tc *toolchain, in *Input, s *side, outDir stri
 	}
 	for i := range in.Commands {
 		bin := filepath.Join(outDir, fmt.Sprintf("cmd-%03d", i))
-		if err := tc.buildCommand(ctx, s.dir, bin, &in.Commands[i]); err != nil {
+		c := &in.Commands[i]
+		if s.baseline && !localPackageExists(s.dir, c.Package) {
+			in.Log.Warn("command not in the baseline", "command", c.Name, "package", c.Package, "ref", in.BaselineRef)
+			bin = ""
+		} else if err := tc.buildCommand(ctx, s.dir, bin, c); err != nil {
 			return err
 		}
 		s.cmds = append(s.cmds, bin)
 	}
 	return nil
+}
+
+// localPackageExists reports whether a relative package path (./cmd/x) names a directory
+// under dir. Import paths are assumed to exist: building them reports what is wrong.
+func localPackageExists(dir, pkg string) bool {
+	if !strings.HasPrefix(pkg, "./") && !strings.HasPrefix(pkg, "../") {
+		return true
+	}
+	fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(pkg)))
+	return err == nil && fi.IsDir()
 }
 
 // prepareBaseline exports the baseline commit's whole tree (the module may use files outside
@@ -183,7 +207,7 @@ func prepareBaseline(ctx context.Context, tc *toolchain, in *Input, co checkout,
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("bench: baseline %s has no directory %s", in.BaselineRef, co.prefix)
 	}
-	s := &side{label: "baseline " + in.BaselineRef, dir: dir}
+	s := &side{label: "baseline " + in.BaselineRef, dir: dir, baseline: true}
 	return s, prepare(ctx, tc, in, s, filepath.Join(tmp, "baseline"))
 }
 
@@ -240,6 +264,9 @@ func (s *side) runPackage(ctx context.Context, pkg string, args []string, round 
 
 func (s *side) runCommand(ctx context.Context, c *Command, i, round int) error {
 	source := fmt.Sprintf("%s: command %s (run %d)", s.label, c.Name, round)
+	if s.cmds[i] == "" {
+		return nil // not on this side
+	}
 	r, err := runCommand(ctx, c, s.cmds[i], s.dir, source)
 	if err != nil {
 		return err

@@ -81,14 +81,20 @@ func TestGateCatchesSlowdown(t *testing.T) {
 	proj := newRepo(t)
 	baseCommit := run(t, proj, "git", "rev-parse", "HEAD")
 	copyTree(t, filepath.Join("testdata", "benchproj-slow"), proj)
-	run(t, proj, "git", "commit", "-q", "-am", "three times the work, one more allocation")
+	run(t, proj, "git", "add", ".")
+	run(t, proj, "git", "commit", "-q", "-m", "three times the work, one more allocation, a new package and command")
 	head := run(t, proj, "git", "rev-parse", "HEAD")
 
 	start := time.Now()
 	r, err := bench.Run(context.Background(), bench.Input{
-		Source: proj, Bench: "^BenchmarkWork$", Count: 6, BenchTime: "100x", BaselineRef: "v0.9.0",
-		Commands: []bench.Command{{Name: "Startup", Package: "./cmd/daemon", Args: []string{"-startup=5ms"}, Ready: "ready"}},
-		Log:      testLog(t),
+		Source: proj, Bench: "^Benchmark(Work|New)$", Count: 6, BenchTime: "100x", BaselineRef: "v0.9.0",
+		// newpkg and cmd/newd are new since v0.9.0: measured, reported as added, not an error.
+		Packages: []string{".", "./newpkg"},
+		Commands: []bench.Command{
+			{Name: "Startup", Package: "./cmd/daemon", Args: []string{"-startup=5ms"}, Ready: "ready"},
+			{Name: "NewRun", Package: "./cmd/newd"},
+		},
+		Log: testLog(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +134,15 @@ func TestGateCatchesSlowdown(t *testing.T) {
 		if c.Package == "example.com/benchproj" && c.Unit == "sec/op" && (*c.ChangePct < 100 || c.Baseline.N != 6 || c.Current.N != 6) {
 			t.Errorf("sec/op change %v%% with n=%d+%d, want about +200%%", *c.ChangePct, c.Baseline.N, c.Current.N)
 		}
+	}
+	added := map[string]bool{}
+	for _, c := range r.Comparisons {
+		if c.Verdict == bench.VerdictAdded && c.Unit == "sec/op" {
+			added[c.Package+" "+trimProcs(c.Name)] = true
+		}
+	}
+	if len(added) != 2 || !added["example.com/benchproj/newpkg New"] || !added["command:./cmd/newd NewRun"] {
+		t.Errorf("added benchmarks %v, want newpkg's New and the newd command", added)
 	}
 	if err := r.Gate.Err(); err == nil || !strings.Contains(err.Error(), "example.com/benchproj.Work") {
 		t.Errorf("gate error %v does not name the benchmark", err)
