@@ -21,7 +21,8 @@ import (
 // notesFlags are the notes command's flags, turned into stage options by the functions below.
 type notesFlags struct {
 	source, version, commit, previous, project string
-	bundle, key, out, changelog, entry         string
+	bundle, bundleName, key, out               string
+	changelog, entry                           string
 	maxCommits                                 int
 	allowNotGreater                            bool
 	hide                                       stringList
@@ -70,6 +71,7 @@ func parseNotesFlags(cli *cliEnv, args []string) (*notesFlags, error) {
 	fs.StringVar(&f.previous, "previous-tag", "", "previous release tag (default: the newest lower release tag that is an ancestor; a final release counts only finals)")
 	fs.StringVar(&f.project, "project", "", "project name for the heading (default: the bundle manifest's)")
 	fs.StringVar(&f.bundle, "bundle", "", "release bundle: fills the Verification section from its manifest.json and keys/")
+	fs.StringVar(&f.bundleName, "bundle-name", "", "the release directory's name in the verification commands (default: --bundle's base name, else dist)")
 	fs.StringVar(&f.key, "key", "", "public key the release is signed with (PEM): its fingerprint goes in the notes")
 	fs.StringVar(&f.out, "out", "", "write the notes to this file (default: stdout)")
 	fs.StringVar(&f.changelog, "changelog", "", "add the version's entry to this CHANGELOG.md (created if missing)")
@@ -152,15 +154,22 @@ func verificationInput(f *notesFlags, doc *notes.Document) (*notes.Verification,
 			return nil, fmt.Errorf("--key: %w", err)
 		}
 	}
-	keyFile := ""
+	keyFile, dir := "", f.bundleName
 	if f.key != "" {
 		keyFile = filepath.Base(f.key)
 	}
+	if dir == "" && f.bundle != "" {
+		dir = baseName(f.bundle)
+	}
 	if f.bundle == "" {
-		if pub == nil {
+		if pub == nil && dir == "" {
 			return nil, nil
 		}
-		return &notes.Verification{KeyFingerprint: pub.Fingerprint(), KeyFile: keyFile}, nil
+		v := &notes.Verification{KeyFile: keyFile, BundleDir: dir}
+		if pub != nil {
+			v.KeyFingerprint = pub.Fingerprint()
+		}
+		return v, nil
 	}
 	v, m, err := notes.VerificationFromBundle(f.bundle, pub)
 	if err != nil {
@@ -172,7 +181,7 @@ func verificationInput(f *notesFlags, doc *notes.Document) (*notes.Verification,
 	if doc.Project == "" {
 		doc.Project = m.Project
 	}
-	v.KeyFile = keyFile
+	v.KeyFile, v.BundleDir = keyFile, dir
 	return v, nil
 }
 

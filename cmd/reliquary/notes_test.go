@@ -39,7 +39,7 @@ func TestNotesCommand(t *testing.T) {
 	cl := filepath.Join(g.Dir, "CHANGELOG.md")
 	entry := filepath.Join(t.TempDir(), "entry.md")
 	code, stdout, stderr := cli(t, "notes", "--source", g.Dir, "--version", "v1.0.0", "--commit", "v1.0.0-rc.1",
-		"--bundle", dir, "--out", out, "--changelog", cl, "--changelog-entry", entry)
+		"--bundle", dir, "--bundle-name", "app-1.0.0", "--out", out, "--changelog", cl, "--changelog-entry", entry)
 	if code != 0 {
 		t.Fatalf("notes exit %d: %s", code, stderr)
 	}
@@ -54,7 +54,8 @@ func TestNotesCommand(t *testing.T) {
 	for _, want := range []string{
 		"# app v1.0.0\n", "4 commits since v0.9.0.", "## Breaking changes\n\n- **feat(api):** rename Verify to Check",
 		"## Features\n\n- **cli:** add --json", "## Other changes\n\n- Update the README",
-		"`" + key.PublicKey().Fingerprint() + "`", "artifacts/app_v1.0.0_linux_amd64.tar.gz", "reliquary verify . --key release.pub",
+		"`" + key.PublicKey().Fingerprint() + "`", "artifacts/app_v1.0.0_linux_amd64.tar.gz", "reliquary verify app-1.0.0 --key release.pub",
+		"--type slsaprovenance1 app-1.0.0/artifacts/app_v1.0.0_linux_amd64.tar.gz\n",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("notes lack %q:\n%s", want, s)
@@ -81,7 +82,7 @@ func TestNotesCommand(t *testing.T) {
 func TestNotesCommandStdout(t *testing.T) {
 	g := notesRepo(t)
 	code, stdout, stderr := cli(t, "notes", "--source", g.Dir, "--version", "v1.0.0-rc.1", "--hide-types", "chore", "--group", "Docs=docs")
-	if code != 0 || !strings.HasPrefix(stdout, "# v1.0.0-rc.1\n") || !strings.Contains(stdout, "## Verification") {
+	if code != 0 || !strings.HasPrefix(stdout, "# v1.0.0-rc.1\n") || !strings.Contains(stdout, "reliquary verify dist --key release.pub\n") {
 		t.Fatalf("exit %d, stdout %q, stderr %s", code, stdout, stderr)
 	}
 }

@@ -176,7 +176,10 @@ func TestCosignCommandsWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeProvenance(t, dir, m.Artifacts.Subjects(), key)
-	if err := os.WriteFile(filepath.Join(dir, "release.pub"), key.PublicKey().PEM(), 0o644); err != nil {
+	// The commands run next to the release directory, where the reader keeps the key.
+	parent := filepath.Dir(dir)
+	v.BundleDir = filepath.Base(dir)
+	if err := os.WriteFile(filepath.Join(parent, "release.pub"), key.PublicKey().PEM(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	h := &notes.History{Version: version.MustParse("v1.0.0"), Commit: strings.Repeat("a", 40), Changes: []notes.Change{{Commit: strings.Repeat("b", 40), Message: notes.ParseMessage("feat: x")}}}
@@ -190,7 +193,7 @@ func TestCosignCommandsWork(t *testing.T) {
 	}
 	run := func(line string) ([]byte, error) {
 		cmd := exec.Command("sh", "-c", line)
-		cmd.Dir = dir
+		cmd.Dir = parent
 		cmd.Env = []string{"PATH=" + filepath.Dir(cosign) + ":/usr/bin:/bin", "HOME=" + t.TempDir()}
 		return cmd.CombinedOutput()
 	}
@@ -205,7 +208,7 @@ func TestCosignCommandsWork(t *testing.T) {
 	}
 	checked := 0
 	for _, line := range cmds {
-		if strings.HasSuffix(line, " "+swapped) {
+		if strings.HasSuffix(line, " "+v.BundleDir+"/"+swapped) {
 			checked++
 			if out, err := run(line); err == nil {
 				t.Errorf("cosign accepted a swapped %s:\n%s", swapped, out)
@@ -217,5 +220,39 @@ func TestCosignCommandsWork(t *testing.T) {
 	}
 	if !bytes.Contains(md, []byte(v.KeyFingerprint)) {
 		t.Error("fingerprint missing from the notes")
+	}
+}
+
+// TestFingerprintCommand runs the openssl line the notes print and expects the fingerprint
+// the notes state.
+func TestFingerprintCommand(t *testing.T) {
+	for _, tool := range []string{"openssl", "sha256sum"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	dir, key := signedBundle(t)
+	v, _, err := notes.VerificationFromBundle(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(dir), "release.pub"), key.PublicKey().PEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := &notes.History{Version: version.MustParse("v1.0.0"), Commit: strings.Repeat("a", 40)}
+	md, err := notes.Render(notes.Document{History: h, Verification: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(md), "```sh\nopenssl")
+	line, _, _ := strings.Cut(rest, "\n")
+	cmd := exec.Command("sh", "-c", "openssl"+line)
+	cmd.Dir = filepath.Dir(dir)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("openssl%s: %v", line, err)
+	}
+	if got := strings.Fields(string(out)); len(got) == 0 || got[0] != v.KeyFingerprint {
+		t.Errorf("openssl fingerprint %q, notes say %s", out, v.KeyFingerprint)
 	}
 }

@@ -3,6 +3,7 @@ package notes
 import (
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 
@@ -50,7 +51,8 @@ type Verification struct {
 	Artifacts      artifact.List // the table: name, size, sha256 (sorted by path when rendered)
 	ManifestDigest string        // "sha256:" and 64 hex digits: the digest of manifest.json
 	KeyFingerprint string        // 64 hex digits: SHA-256 of the public key's PKIX DER
-	KeyFile        string        // the key file name in the commands; default "release.pub"
+	KeyFile        string        // the key file in the commands; default "release.pub"
+	BundleDir      string        // the release directory in the commands; default "dist"
 }
 
 var (
@@ -71,6 +73,9 @@ func (v *Verification) Validate() error {
 	}
 	if strings.ContainsAny(v.KeyFile, "\x00\n\r") || len(v.KeyFile) > 1024 {
 		return fmt.Errorf("%w: verification.keyFile: %q is not a usable file name", ErrDocument, v.KeyFile)
+	}
+	if strings.ContainsAny(v.BundleDir, "\x00\n\r") || len(v.BundleDir) > 1024 {
+		return fmt.Errorf("%w: verification.bundleDir: %q is not a usable directory name", ErrDocument, v.BundleDir)
 	}
 	return nil
 }
@@ -183,24 +188,35 @@ func itemText(c Change, title string) string {
 	return "**" + inline(prefix) + ":** " + inline(c.Description)
 }
 
+// commandPaths names the files in the verification commands, which run from the directory
+// holding both the release directory and the key. The key stays outside the release: the
+// gate reports any file the release does not list.
+type commandPaths struct{ dir, key string }
+
+func (c commandPaths) in(p string) string { return shellQuote(path.Join(c.dir, p)) }
+
 func writeVerification(b *strings.Builder, v *Verification) {
 	if v == nil {
 		v = &Verification{}
 	}
-	key := v.KeyFile
-	if key == "" {
-		key = "release.pub"
-	}
+	c := commandPaths{dir: orDefault(v.BundleDir, "dist"), key: orDefault(v.KeyFile, "release.pub")}
 	b.WriteString("## Verification\n\n")
 	b.WriteString("Everything below works offline, with only this release's files and the project's public key. " +
-		"Run the commands in the release directory, with the public key (obtained from the project, not from the release) saved there as " +
-		codeSpan(key) + ".\n\n")
+		"Run the commands from the directory that holds the release directory " + codeSpan(c.dir) +
+		" and the public key " + codeSpan(c.key) + ", obtained from the project rather than from the release.\n\n")
 	writeArtifactTable(b, v.Artifacts)
-	writeDigests(b, v, key)
+	writeDigests(b, v, c)
 	b.WriteString("### With reliquary\n\n")
-	b.WriteString(codeBlock("sh", "reliquary verify . --key "+shellQuote(key)+"\n"))
+	b.WriteString(codeBlock("sh", "reliquary verify "+shellQuote(c.dir)+" --key "+shellQuote(c.key)+"\n"))
 	b.WriteString("\nThis checks every artifact's digest, the manifest signature, the provenance and the in-toto links in one pass.\n\n")
-	writeCosign(b, v.Artifacts.Subjects(), key)
+	writeCosign(b, v.Artifacts.Subjects(), c)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func writeArtifactTable(b *strings.Builder, list artifact.List) {
@@ -217,7 +233,7 @@ func writeArtifactTable(b *strings.Builder, list artifact.List) {
 	b.WriteString("\n")
 }
 
-func writeDigests(b *strings.Builder, v *Verification, key string) {
+func writeDigests(b *strings.Builder, v *Verification, c commandPaths) {
 	if v.ManifestDigest != "" {
 		fmt.Fprintf(b, "- Manifest (%s) digest: `%s`\n", codeSpan(bundle.ManifestFile), v.ManifestDigest)
 	}
@@ -229,27 +245,27 @@ func writeDigests(b *strings.Builder, v *Verification, key string) {
 	}
 	if v.KeyFingerprint != "" {
 		b.WriteString("Check that your copy of the key has this fingerprint:\n\n")
-		b.WriteString(codeBlock("sh", "openssl pkey -pubin -in "+shellQuote(key)+" -outform DER | sha256sum\n"))
+		b.WriteString(codeBlock("sh", "openssl pkey -pubin -in "+shellQuote(c.key)+" -outform DER | sha256sum\n"))
 		b.WriteString("\n")
 	}
 }
 
-func writeCosign(b *strings.Builder, subjects artifact.List, key string) {
-	k := shellQuote(key)
+func writeCosign(b *strings.Builder, subjects artifact.List, c commandPaths) {
+	k := shellQuote(c.key)
 	b.WriteString("### With cosign\n\n")
 	b.WriteString("The manifest signature, then the signed SLSA provenance of each artifact " +
 		"(`--insecure-ignore-tlog=true` because the release is signed with a key, offline, without a transparency log entry):\n\n")
 	cmds := fmt.Sprintf("cosign verify-blob --bundle %s --key %s --insecure-ignore-tlog=true %s\n",
-		bundle.ManifestSigFile, k, bundle.ManifestFile)
+		c.in(bundle.ManifestSigFile), k, c.in(bundle.ManifestFile))
 	sorted := append(artifact.List(nil), subjects...)
 	sorted.Sort()
 	for _, a := range sorted {
 		cmds += fmt.Sprintf("cosign verify-blob-attestation --bundle %s --key %s --insecure-ignore-tlog=true --type slsaprovenance1 %s\n",
-			bundle.ProvenanceFile, k, shellQuote(a.Path))
+			c.in(bundle.ProvenanceFile), k, c.in(a.Path))
 	}
 	if len(sorted) == 0 {
-		cmds += fmt.Sprintf("cosign verify-blob-attestation --bundle %s --key %s --insecure-ignore-tlog=true --type slsaprovenance1 artifacts/NAME\n",
-			bundle.ProvenanceFile, k)
+		cmds += fmt.Sprintf("cosign verify-blob-attestation --bundle %s --key %s --insecure-ignore-tlog=true --type slsaprovenance1 %s\n",
+			c.in(bundle.ProvenanceFile), k, c.in(bundle.ArtifactsDir+"/NAME"))
 	}
 	b.WriteString(codeBlock("sh", cmds))
 	if len(sorted) > maxSubjectsPerShard {

@@ -102,15 +102,15 @@ func TestRenderRC(t *testing.T) {
 		"| `artifacts/reliquary.oci.tar` | 18.0 MiB (18874368 bytes) | `" + digestOf("artifacts/reliquary.oci.tar") + "` |",
 		"digest: `" + testManifestDigest + "`",
 		"PKIX DER encoding): `" + testFingerprint + "`",
-		"reliquary verify . --key release.pub\n",
-		"cosign verify-blob --bundle manifest.json.sigstore.json --key release.pub --insecure-ignore-tlog=true manifest.json\n",
-		"cosign verify-blob-attestation --bundle provenance.sigstore.json --key release.pub --insecure-ignore-tlog=true --type slsaprovenance1 artifacts/reliquary_1.0.0-rc.1_linux_amd64.tar.gz\n",
+		"reliquary verify dist --key release.pub\n",
+		"cosign verify-blob --bundle dist/manifest.json.sigstore.json --key release.pub --insecure-ignore-tlog=true dist/manifest.json\n",
+		"cosign verify-blob-attestation --bundle dist/provenance.sigstore.json --key release.pub --insecure-ignore-tlog=true --type slsaprovenance1 dist/artifacts/reliquary_1.0.0-rc.1_linux_amd64.tar.gz\n",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("notes lack %q", want)
 		}
 	}
-	if strings.Contains(s, "slsaprovenance1 artifacts/sbom.json") {
+	if strings.Contains(s, "slsaprovenance1 dist/artifacts/sbom.json") {
 		t.Error("a metadata artifact (not a provenance subject) got an attestation command")
 	}
 	order := []string{"## Breaking changes", "## Features", "## Bug fixes", "## Performance", "## Security", "## Other changes", "## Benchmarks", "## Reproducibility", "## Verification"}
@@ -172,7 +172,7 @@ func TestRenderShallowNoVerification(t *testing.T) {
 	}
 	golden(t, "shallow.md", out)
 	s := string(out)
-	for _, want := range []string{"> **Note:** This is a shallow clone", "listed in `manifest.json`", "artifacts/NAME\n", "reliquary verify . --key release.pub"} {
+	for _, want := range []string{"> **Note:** This is a shallow clone", "listed in `manifest.json`", "dist/artifacts/NAME\n", "reliquary verify dist --key release.pub"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("shallow notes lack %q", want)
 		}
@@ -193,7 +193,7 @@ func TestRenderHostile(t *testing.T) {
 		History: h,
 		Verification: &notes.Verification{Artifacts: artifact.List{{
 			Path: path, Kind: artifact.KindFile, MediaType: "application/octet-stream", Size: 1, Digest: artifact.Digests{SHA256: digestOf(path)},
-		}}, KeyFile: "my key.pub"},
+		}}, KeyFile: "my key.pub", BundleDir: "-rel"},
 		Sections: []notes.Section{{Title: "Title\n# injected", Markdown: "ok"}},
 	})
 	if err != nil {
@@ -207,8 +207,8 @@ func TestRenderHostile(t *testing.T) {
 	}
 	for _, want := range []string{
 		"| ``artifacts/a\\|b`c`$(touch pwned) 'q'.tar.gz`` |",
-		`--type slsaprovenance1 'artifacts/a|b` + "`c`" + `$(touch pwned) '\''q'\''.tar.gz'` + "\n",
-		"reliquary verify . --key 'my key.pub'\n",
+		`--type slsaprovenance1 './-rel/artifacts/a|b` + "`c`" + `$(touch pwned) '\''q'\''.tar.gz'` + "\n",
+		"reliquary verify ./-rel --key 'my key.pub'\n",
 		"## Title # injected\n",
 	} {
 		if !strings.Contains(s, want) {
@@ -233,6 +233,7 @@ func TestRenderInvalid(t *testing.T) {
 		{"duplicate artifact", notes.Document{History: h, Verification: &notes.Verification{Artifacts: artifact.List{good, good}}}, "duplicate path"},
 		{"unsafe artifact path", notes.Document{History: h, Verification: &notes.Verification{Artifacts: artifact.List{{Path: "../x", Kind: artifact.KindFile, MediaType: "x", Digest: good.Digest}}}}, "climbs out"},
 		{"key file newline", notes.Document{History: h, Verification: &notes.Verification{KeyFile: "a\nb"}}, "keyFile"},
+		{"bundle dir newline", notes.Document{History: h, Verification: &notes.Verification{BundleDir: "a\rb"}}, "bundleDir"},
 		{"empty section title", notes.Document{History: h, Sections: []notes.Section{{Markdown: "x"}}}, "sections[0].title"},
 		{"huge section", notes.Document{History: h, Sections: []notes.Section{{Title: "x", Markdown: strings.Repeat("x", notes.MaxSectionText+1)}}}, "sections[0] (x)"},
 		{"bad placement", notes.Document{History: h, Sections: []notes.Section{{Title: "x", Placement: 7}}}, "placement"},
