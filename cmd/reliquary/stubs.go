@@ -5,8 +5,6 @@ package main
 var (
 	runSign    = notYet
 	runAttest  = notYet
-	runFreeze  = notYet
-	runBuild   = notYet
 	runRelease = notYet
 	runReplay  = notYet
 	runPromote = notYet

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/sentientos/reliquary/pipeline/build"
+	"github.com/sentientos/reliquary/pipeline/freeze"
+)
+
+// buildFlags are the flags of `reliquary build` that become build.Options.
+type buildFlags struct {
+	goCache, modCache, lockFile, imageBase, repo, epoch *string
+	parallel                                            *int
+}
+
+func runBuild(ctx context.Context, cli *cliEnv, args []string) error {
+	fs := newFlagSet(cli, "build", "DIR")
+	version := fs.String("version", "", "release version to stamp and name artifacts with (required)")
+	commit := fs.String("commit", "", "commit to stamp (default: the source's git HEAD)")
+	out := fs.String("out", "", "output directory; artifacts go to OUT/artifacts/, which must be empty (required)")
+	bf := buildFlags{
+		goCache:   fs.String("go-cache", "", "GOCACHE for the builds (default: the go command's)"),
+		modCache:  fs.String("mod-cache", "", "GOMODCACHE holding the frozen modules (default: the go command's)"),
+		lockFile:  fs.String("lock", "", "deps.lock.json to check the toolchain, go.mod and go.sum against"),
+		imageBase: fs.String("image-base", "", "OCI image layout tarball to build the image on (default: reliquary.yaml's, else scratch)"),
+		repo:      fs.String("repository", "", "source repository URL for the image label (default: reliquary.yaml's, else https://MODULE)"),
+		epoch:     fs.String("source-date-epoch", "", "commit time in Unix seconds (default: $SOURCE_DATE_EPOCH, else git HEAD's time)"),
+		parallel:  fs.Int("parallel", 0, "concurrent go builds (default: GOMAXPROCS)"),
+	}
+	asJSON := fs.Bool("json", false, "print the full build record (commands, environment, toolchain, artifacts) as JSON")
+	var platforms stringList
+	fs.Var(&platforms, "platforms", "os/arch list, comma-separated or repeated (default: reliquary.yaml's, else linux/amd64,linux/arm64,darwin/arm64,windows/amd64)")
+	pos, err := fs.parse(args, 1)
+	if err != nil {
+		return err
+	}
+	if *version == "" || *out == "" {
+		return usagef("--version and --out are required")
+	}
+	opts, err := bf.options(cli)
+	if err != nil {
+		return err
+	}
+	res, err := build.Run(ctx, build.Input{Source: pos[0], Version: *version, Commit: *commit, Platforms: platforms, OutDir: *out}, opts...)
+	if err != nil {
+		return usageError(err)
+	}
+	for _, s := range res.Skipped {
+		cli.log.Warn("build: skipped", "what", s.What, "reason", s.Reason)
+	}
+	cli.log.Info("built", "project", res.Project, "version", res.Version, "artifacts", len(res.Artifacts), "toolchain", res.Toolchain.Version, "commit_time", res.CommitTime.Format(time.RFC3339))
+	if *asJSON {
+		enc := json.NewEncoder(cli.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	for _, a := range res.Artifacts {
+		fmt.Fprintf(cli.stdout, "%s  %s\n", a.Digest.SHA256, joinPath(*out, a.Path))
+	}
+	return nil
+}
+
+// options turns the flags into build.Options.
+func (f buildFlags) options(cli *cliEnv) ([]build.Option, error) {
+	opts := []build.Option{build.WithLogger(cli.log)}
+	for _, o := range []struct {
+		val string
+		opt func(string) build.Option
+	}{{*f.goCache, build.WithGoCache}, {*f.modCache, build.WithModCache}, {*f.imageBase, build.WithImageBase}, {*f.repo, build.WithRepository}} {
+		if o.val != "" {
+			opts = append(opts, o.opt(o.val))
+		}
+	}
+	if *f.parallel != 0 {
+		opts = append(opts, build.WithParallelism(*f.parallel))
+	}
+	if *f.epoch != "" {
+		sec, err := strconv.ParseInt(*f.epoch, 10, 64)
+		if err != nil || sec < 0 {
+			return nil, usagef("--source-date-epoch: %q is not a non-negative number of seconds", *f.epoch)
+		}
+		opts = append(opts, build.WithTime(time.Unix(sec, 0)))
+	}
+	if *f.lockFile != "" {
+		l, err := freeze.ReadLock(*f.lockFile)
+		if err != nil {
+			return nil, usageError(err)
+		}
+		opts = append(opts, build.WithLock(l))
+	}
+	return opts, nil
+}

@@ -1,0 +1,187 @@
+package build
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sentientos/reliquary/internal/gitlog"
+)
+
+// Toolchain is the Go toolchain a build ran with.
+type Toolchain struct {
+	Version   string `json:"version"`   // "go1.26.8"
+	GoVersion string `json:"goVersion"` // `go version` output: "go version go1.26.8 linux/amd64"
+}
+
+// hostGo is what the build learns from the go command before building.
+type hostGo struct {
+	bin       string
+	toolchain Toolchain
+	gocache   string
+	modcache  string
+	gopath    string
+	ports     map[string]bool // `go tool dist list`
+}
+
+// goEnvJSON is `go env -json` for the variables the build needs from the user's setup.
+type goEnvJSON struct {
+	GOCACHE, GOMODCACHE, GOPATH, GOVERSION string
+}
+
+// probeGo asks the go command, in the user's environment (where GOCACHE and GOMODCACHE may
+// be set, also in the Go env file) but with GOFLAGS and GOTOOLCHAIN neutralized, where its
+// caches are and which toolchain it is; then lists the platforms it can target.
+func probeGo(ctx context.Context, s *settings) (*hostGo, error) {
+	h := &hostGo{bin: s.goBin}
+	env := overrideEnv(os.Environ(), map[string]string{"GOFLAGS": "", "GOTOOLCHAIN": "local", "GOWORK": "off"})
+	out, err := runGo(ctx, h.bin, "", env, "env", "-json", "GOCACHE", "GOMODCACHE", "GOPATH", "GOVERSION")
+	if err != nil {
+		return nil, err
+	}
+	var ge goEnvJSON
+	if err := json.Unmarshal(out, &ge); err != nil {
+		return nil, fmt.Errorf("build: go env -json: %w", err)
+	}
+	h.gocache, h.modcache, h.gopath = ge.GOCACHE, ge.GOMODCACHE, ge.GOPATH
+	h.toolchain.Version = ge.GOVERSION
+	if s.goCache != "" {
+		h.gocache = s.goCache
+	}
+	if s.modCache != "" {
+		h.modcache = s.modCache
+	}
+	if h.gocache == "" || h.gocache == "off" || h.modcache == "" {
+		return nil, fmt.Errorf("build: the go command reports no usable GOCACHE (%q) or GOMODCACHE (%q)", h.gocache, h.modcache)
+	}
+	if out, err = runGo(ctx, h.bin, "", env, "version"); err != nil {
+		return nil, err
+	}
+	h.toolchain.GoVersion = strings.TrimSpace(string(out))
+	if out, err = runGo(ctx, h.bin, "", env, "tool", "dist", "list"); err != nil {
+		return nil, err
+	}
+	h.ports = map[string]bool{}
+	for _, p := range strings.Fields(string(out)) {
+		h.ports[p] = true
+	}
+	return h, nil
+}
+
+// overrideEnv returns env with the given variables replaced. (An empty GOFLAGS drops an
+// exported one; a Go env file's GOFLAGS may still apply, which is harmless for the probe's
+// go env, go version and go tool dist list.)
+func overrideEnv(env []string, set map[string]string) []string {
+	var out []string
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ok := set[k]; !ok {
+			out = append(out, kv)
+		}
+	}
+	for k, v := range set {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// recordedEnv are the settings every build command runs with that decide the output's
+// bytes; they are recorded in the Output for replay. The per-platform GOOS/GOARCH and
+// micro-architecture levels are added per command. GOENV=off keeps the user's Go env file
+// (which may set GOFLAGS, GOAMD64, GOEXPERIMENT...) out; the rest of the environment is
+// not inherited at all.
+var recordedEnv = []string{
+	"CGO_ENABLED=0",
+	"GOENV=off",
+	"GOFLAGS=-mod=readonly",
+	"GOPROXY=off",
+	"GOTOOLCHAIN=local",
+	"GOWORK=off",
+}
+
+// hostEnv are the settings that locate things on this machine and do not reach the output
+// (-trimpath removes paths); they are not recorded.
+func (h *hostGo) hostEnv(home string) []string {
+	env := []string{
+		"PATH=" + filepath.Dir(h.bin),
+		"HOME=" + home,
+		"GOCACHE=" + h.gocache,
+		"GOMODCACHE=" + h.modcache,
+		"GOPATH=" + h.gopath,
+	}
+	if tmp := os.Getenv("TMPDIR"); tmp != "" {
+		env = append(env, "TMPDIR="+tmp)
+	}
+	return env
+}
+
+// platformEnv is GOOS/GOARCH and the micro-architecture level for one platform, pinned to
+// the baseline so that a GOAMD64 or GOARM64 the user exports cannot change the bytes.
+func platformEnv(p Platform) []string {
+	env := []string{"GOOS=" + p.OS, "GOARCH=" + p.Arch}
+	switch p.Arch {
+	case "amd64":
+		env = append(env, "GOAMD64=v1")
+	case "arm64":
+		env = append(env, "GOARM64=v8.0")
+	case "arm":
+		v := strings.TrimPrefix(p.Variant, "v")
+		if v == "" {
+			v = "7"
+		}
+		env = append(env, "GOARM="+v)
+	}
+	return env
+}
+
+// Time sources, recorded in the Output.
+const (
+	TimeFromOption = "option"
+	TimeFromEnv    = "SOURCE_DATE_EPOCH"
+	TimeFromGit    = "git"
+)
+
+// resolveTime picks the commit time: an explicit option, else SOURCE_DATE_EPOCH, else the
+// source's git HEAD commit time. Wall-clock time is never used.
+func resolveTime(ctx context.Context, dir string, s *settings) (time.Time, string, error) {
+	if !s.time.IsZero() {
+		return s.time.UTC(), TimeFromOption, nil
+	}
+	if v, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); ok && v != "" {
+		sec, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || sec < 0 {
+			return time.Time{}, "", fmt.Errorf("build: SOURCE_DATE_EPOCH=%q is not a non-negative number of seconds", v)
+		}
+		return time.Unix(sec, 0).UTC(), TimeFromEnv, nil
+	}
+	repo, err := gitlog.Open(ctx, dir)
+	if err != nil {
+		return time.Time{}, "", fmt.Errorf("build: no commit time: set SOURCE_DATE_EPOCH, build inside a git checkout, or pass a time (%v)", err)
+	}
+	t, err := repo.CommitTime(ctx, "HEAD")
+	if err != nil {
+		return time.Time{}, "", fmt.Errorf("build: commit time of HEAD: %w", err)
+	}
+	return t, TimeFromGit, nil
+}
+
+// resolveCommit returns the commit to stamp: the given one, else git HEAD, else "".
+func resolveCommit(ctx context.Context, dir, commit string) string {
+	if commit != "" {
+		return commit
+	}
+	repo, err := gitlog.Open(ctx, dir)
+	if err != nil {
+		return ""
+	}
+	c, err := repo.Resolve(ctx, "HEAD")
+	if err != nil {
+		return ""
+	}
+	return c
+}

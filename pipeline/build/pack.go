@@ -1,0 +1,217 @@
+package build
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/sentientos/reliquary/internal/atomicfile"
+	"github.com/sentientos/reliquary/pipeline/archive"
+	"github.com/sentientos/reliquary/pipeline/artifact"
+	"github.com/sentientos/reliquary/pipeline/bundle"
+	"github.com/sentientos/reliquary/pipeline/config"
+	"github.com/sentientos/reliquary/pipeline/digest"
+	"github.com/sentientos/reliquary/pipeline/docs"
+	"github.com/sentientos/reliquary/pipeline/image"
+)
+
+// pack writes the archives, the image and the docs bundle. On failure it removes what it
+// wrote, so a failed build leaves no artifact behind.
+func (r *runner) pack(ctx context.Context, bins []built) (err error) {
+	defer func() {
+		if err != nil {
+			for _, a := range r.out.Artifacts {
+				os.Remove(filepath.Join(r.out.OutDir, filepath.FromSlash(a.Path)))
+			}
+			r.out.Artifacts = nil
+		}
+	}()
+	extra, err := docs.Select(r.source, r.cfg.ArchiveFiles())
+	if err != nil {
+		return fmt.Errorf("build: archive files: %w", err)
+	}
+	for _, p := range r.platforms {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := r.writeArchive(p, bins, extra); err != nil {
+			return err
+		}
+	}
+	if err := r.writeImage(ctx, bins); err != nil {
+		return err
+	}
+	return r.writeDocs()
+}
+
+// writeArchive writes one platform's archive: its binaries and the extra files.
+func (r *runner) writeArchive(p Platform, bins []built, extra []archive.Entry) error {
+	base, err := r.cfg.ArchiveName(config.NameData{Project: r.project, Version: r.version, OS: p.OS, Arch: p.archName()})
+	if err != nil {
+		return fmt.Errorf("build: archive name: %w", err)
+	}
+	entries := append([]archive.Entry(nil), extra...)
+	for _, b := range bins {
+		if b.platform == p {
+			entries = append(entries, archive.Entry{Name: b.name, Mode: archive.ModeExec, Path: b.path})
+		}
+	}
+	name, write := base+".tar.gz", archive.WriteTarGz
+	if p.OS == "windows" {
+		name, write = base+".zip", archive.WriteZip
+	}
+	return r.emit(name, artifact.KindArchive, p.String(), func(w io.Writer) error {
+		return write(w, entries, r.time)
+	})
+}
+
+// imageBinaries picks the linux binaries that go in the image and its entrypoint.
+func (r *runner) imageBinaries(bins []built) ([]image.Platform, string, error) {
+	want := map[string]bool{}
+	for _, n := range r.cfg.Image.Binaries {
+		want[n] = true
+	}
+	byPlatform := map[string]*image.Platform{}
+	var names []string // the image's binaries, once each
+	for _, b := range bins {
+		if b.platform.OS != "linux" || (len(want) > 0 && !want[b.target.Binary]) {
+			continue
+		}
+		ip := byPlatform[b.platform.String()]
+		if ip == nil {
+			ip = &image.Platform{Platform: b.platform.String()}
+			byPlatform[b.platform.String()] = ip
+		}
+		ip.Binaries = append(ip.Binaries, image.Binary{Name: b.target.Binary, Path: b.path})
+		if !contains(names, b.target.Binary) {
+			names = append(names, b.target.Binary)
+		}
+	}
+	var out []image.Platform
+	for _, ip := range byPlatform {
+		out = append(out, *ip)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Platform < out[j].Platform })
+	for n := range want {
+		if !contains(names, n) {
+			return nil, "", fmt.Errorf("build: image.binaries names %q, which is not built", n)
+		}
+	}
+	return out, r.entrypoint(names), nil
+}
+
+// entrypoint is the configured one, else the binary named like the project, else the first.
+func (r *runner) entrypoint(names []string) string {
+	sort.Strings(names)
+	switch {
+	case r.cfg.Image.Entrypoint != "":
+		return r.cfg.Image.Entrypoint
+	case contains(names, r.project):
+		return r.project
+	case len(names) > 0:
+		return names[0]
+	}
+	return ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *runner) writeImage(ctx context.Context, bins []built) error {
+	if r.cfg.Image.Skip {
+		r.out.Skipped = append(r.out.Skipped, Skip{What: "image", Reason: "image.skip is set in " + config.FileName})
+		return nil
+	}
+	platforms, entry, err := r.imageBinaries(bins)
+	if err != nil {
+		return err
+	}
+	if len(platforms) == 0 {
+		r.out.Skipped = append(r.out.Skipped, Skip{What: "image", Reason: "no linux platform is built"})
+		return nil
+	}
+	base := r.s.imageBase
+	if base == "" && r.cfg.Image.Base != "" {
+		base = filepath.Join(r.source, filepath.FromSlash(r.cfg.Image.Base))
+	}
+	name := r.project + "_" + r.version + ".oci.tar"
+	in := image.Input{
+		Platforms: platforms, Entrypoint: entry, Time: r.time, Source: r.repository(),
+		Revision: r.commit, Version: r.version, Base: base,
+		Out: filepath.Join(r.artifacts, name),
+	}
+	res, err := image.Build(ctx, in)
+	if err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	if base != "" {
+		res.Base = filepath.Base(base) // a location on this machine says nothing to a replayer
+	}
+	r.out.Image = res
+	return r.record(name, artifact.KindImage, "")
+}
+
+// repository is the source URL for the image label: option, config, else https://module.
+func (r *runner) repository() string {
+	switch {
+	case r.s.repository != "":
+		return r.s.repository
+	case r.cfg.Repository != "":
+		return r.cfg.Repository
+	}
+	return "https://" + r.module
+}
+
+func (r *runner) writeDocs() error {
+	if r.cfg.Docs.Skip {
+		r.out.Skipped = append(r.out.Skipped, Skip{What: "docs", Reason: "docs.skip is set in " + config.FileName})
+		return nil
+	}
+	name := r.project + "_" + r.version + "_docs.tar.gz"
+	n, err := docs.Write(docs.Input{Source: r.source, Patterns: r.cfg.DocsFiles(), Out: filepath.Join(r.artifacts, name), Time: r.time})
+	if err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	if n == 0 {
+		r.out.Skipped = append(r.out.Skipped, Skip{What: "docs", Reason: "no file matches " + strings.Join(r.cfg.DocsFiles(), " ")})
+		return nil
+	}
+	return r.record(name, artifact.KindDocs, "")
+}
+
+// emit writes an artifact atomically and records it.
+func (r *runner) emit(name string, kind artifact.Kind, platform string, fill func(io.Writer) error) error {
+	if err := atomicfile.Write(filepath.Join(r.artifacts, name), 0o644, fill); err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	return r.record(name, kind, platform)
+}
+
+// record hashes a written artifact and adds it to the output.
+func (r *runner) record(name string, kind artifact.Kind, platform string) error {
+	f, err := os.Open(filepath.Join(r.artifacts, name))
+	if err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	defer f.Close()
+	size, d, err := digest.Reader(f, digest.SHA256Only)
+	if err != nil {
+		return fmt.Errorf("build: hash %s: %w", name, err)
+	}
+	r.out.Artifacts = append(r.out.Artifacts, artifact.Artifact{
+		Path: path.Join(bundle.ArtifactsDir, name), Kind: kind, MediaType: artifact.MediaTypeFor(name),
+		Size: size, Digest: d, Platform: platform,
+	})
+	return nil
+}
