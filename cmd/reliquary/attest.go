@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sentientos/reliquary/pipeline/attest"
+	"github.com/sentientos/reliquary/pipeline/bundle"
+	"github.com/sentientos/reliquary/pipeline/links"
+)
+
+// attestFlags are the provenance facts a manifest may not carry. Each fills a gap in the
+// manifest; one that contradicts the (signed) manifest is refused.
+type attestFlags struct {
+	repo, ref, commit     *string
+	builderID, invocation *string
+	at                    *string
+	validity              *time.Duration
+	platforms             stringList
+}
+
+// runAttest writes DIR's SLSA provenance (provenance.sigstore.json and its shards), then the
+// in-toto links of the digest, sign and attest steps and the layout. stdout lists the files.
+func runAttest(_ context.Context, cli *cliEnv, args []string) error {
+	fs := newFlagSet(cli, "attest", "DIR")
+	kf := addKeyFlags(fs)
+	af := attestFlags{
+		repo:       fs.String("source-repo", "", "source repository URL (default: the manifest's)"),
+		ref:        fs.String("source-ref", "", "git ref built, e.g. refs/tags/v1.0.0 (default: the manifest's)"),
+		commit:     fs.String("source-commit", "", "commit built, 40 hex digits (default: the manifest's)"),
+		builderID:  fs.String("builder-id", attest.BuilderHost, "builder id URI: "+attest.BuilderHost+" or "+attest.BuilderDagger),
+		invocation: fs.String("invocation-id", "", "this run's id, e.g. a CI run URL (default: reliquary:COMMIT12:VERSION)"),
+		at:         fs.String("time", "", "build time, RFC 3339 (default: $SOURCE_DATE_EPOCH, else now, which is not reproducible)"),
+		validity:   fs.Duration("layout-validity", 365*24*time.Hour, "how long after the build time the in-toto layout stays valid"),
+	}
+	fs.Var(&af.platforms, "platform", "os/arch built (repeatable; default: the platforms of the manifest's artifacts)")
+	pos, err := fs.parse(args, 1)
+	if err != nil {
+		return err
+	}
+	key, err := kf.load()
+	if err != nil {
+		return err
+	}
+	dir := pos[0]
+	m, err := readManifest(dir)
+	if err != nil {
+		return usageError(err)
+	}
+	at, err := af.buildTime(cli)
+	if err != nil {
+		return err
+	}
+	in, err := af.input(m, at)
+	if err != nil {
+		return err
+	}
+	prov, err := attest.Write(dir, in, key)
+	if err != nil {
+		return usageError(err)
+	}
+	set, err := links.BundleSet(dir, m, at.Add(*af.validity))
+	if err != nil {
+		return usageError(err)
+	}
+	written, err := links.Write(dir, set, key)
+	if err != nil {
+		return usageError(err)
+	}
+	cli.log.Info("attested", "dir", dir, "subjects", prov.Subjects, "statements", len(prov.Files), "links", len(written.Files)-1, "intoto_keyid", written.KeyID)
+	for _, f := range append(prov.Files, written.Files...) {
+		fmt.Fprintln(cli.stdout, joinPath(dir, f))
+	}
+	return nil
+}
+
+func readManifest(dir string) (*bundle.Manifest, error) {
+	b, err := bundle.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	m, err := b.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (run 'reliquary digest' first)", joinPath(dir, bundle.ManifestFile), err)
+	}
+	return m, nil
+}
+
+// buildTime is --time, else SOURCE_DATE_EPOCH, else now (said on stderr).
+func (af attestFlags) buildTime(cli *cliEnv) (time.Time, error) {
+	if *af.at != "" {
+		t, err := time.Parse(time.RFC3339, *af.at)
+		if err != nil {
+			return time.Time{}, usagef("--time: want RFC 3339 (2026-03-01T12:00:00Z), got %q", *af.at)
+		}
+		return t.UTC(), nil
+	}
+	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return time.Time{}, usagef("SOURCE_DATE_EPOCH=%q: want a non-negative number of seconds", v)
+		}
+		return time.Unix(n, 0).UTC(), nil
+	}
+	cli.log.Warn("no --time or SOURCE_DATE_EPOCH: using the current time, so the provenance is not reproducible")
+	return time.Now().UTC().Truncate(time.Second), nil
+}
+
+// input fills the provenance input from the manifest and the flags.
+func (af attestFlags) input(m *bundle.Manifest, at time.Time) (*attest.Input, error) {
+	src := m.Source
+	for _, f := range []struct {
+		flag, name string
+		field      *string
+	}{{*af.repo, "source-repo", &src.Repository}, {*af.ref, "source-ref", &src.Ref}, {*af.commit, "source-commit", &src.Commit}} {
+		if err := fill(f.field, f.flag, f.name); err != nil {
+			return nil, err
+		}
+	}
+	if src.Repository == "" || src.Commit == "" {
+		return nil, usagef("the manifest names no source repository or commit: pass --source-repo and --source-commit")
+	}
+	in := &attest.Input{
+		Version:      m.Version,
+		Source:       attest.Source{Repository: src.Repository, Ref: src.Ref, Commit: src.Commit, TreeDigest: src.TreeDigest},
+		Platforms:    af.platformsOf(m),
+		Toolchain:    toolchainOf(m.Toolchain),
+		Dependencies: m.Dependencies,
+		Builder:      attest.Builder{ID: *af.builderID, Version: map[string]string{"reliquary": cliVersion}},
+		InvocationID: orDefault(*af.invocation, "reliquary:"+src.Commit[:min(12, len(src.Commit))]+":"+m.Version),
+		StartedOn:    at,
+		FinishedOn:   at,
+		Artifacts:    m.Artifacts,
+	}
+	for _, im := range m.BaseImages {
+		in.BaseImages = append(in.BaseImages, attest.Image{Name: im.Name, Digest: im.Digest})
+	}
+	return in, nil
+}
+
+// fill sets *field from a flag when the manifest left it empty; a flag that contradicts the
+// manifest would make the provenance disagree with what was signed, so it is refused.
+func fill(field *string, flag, name string) error {
+	switch {
+	case flag == "" || flag == *field:
+	case *field == "":
+		*field = flag
+	default:
+		return usagef("--%s %q contradicts the manifest's %q", name, flag, *field)
+	}
+	return nil
+}
+
+func (af attestFlags) platformsOf(m *bundle.Manifest) []string {
+	if len(af.platforms) > 0 {
+		return af.platforms
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range m.Artifacts {
+		if a.Platform != "" && !seen[a.Platform] {
+			seen[a.Platform] = true
+			out = append(out, a.Platform)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// toolchainOf splits a manifest's toolchain ("go1.26.1") into a name ("go") and version.
+func toolchainOf(s string) attest.Toolchain {
+	if s == "" {
+		return attest.Toolchain{}
+	}
+	name := s[:len(s)-len(strings.TrimLeftFunc(s, isLetter))]
+	return attest.Toolchain{Name: orDefault(name, "toolchain"), Version: s}
+}
+
+func isLetter(r rune) bool { return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' }
