@@ -3,8 +3,6 @@ package main
 // Commands whose stages are still being built. Each moves to a file of its own when its
 // stage lands; delete its line here then.
 var (
-	runSign    = notYet
-	runRelease = notYet
 	runReplay  = notYet
 	runPromote = notYet
 )

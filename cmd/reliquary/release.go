@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sentientos/reliquary/pipeline/freeze"
+	"github.com/sentientos/reliquary/pipeline/release"
+)
+
+func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
+	fs := newFlagSet(cli, "release", "")
+	src := fs.String("source", ".", "the project to release: a Go module in a git repository")
+	ver := fs.String("version", "", "the version to release, e.g. v1.0.0 or v1.0.0-rc.1 (required)")
+	out := fs.String("out", "dist", "the bundle directory to create (must not exist)")
+	kf := addKeyFlags(fs)
+	var platforms, allow stringList
+	fs.Var(&platforms, "platforms", "os/arch list (default: reliquary.yaml's, else linux/amd64,linux/arm64,darwin/arm64,windows/amd64)")
+	fs.Var(&allow, "allow", "waive a freeze check you have a real reason to waive (recorded in deps.lock.json)")
+	repro := fs.Bool("check-reproducible", false, "rebuild in another directory with an empty GOCACHE and fail unless every artifact is identical")
+	repo := fs.String("source-repo", "", "source repository URL for the provenance (default: git remote origin)")
+	at := fs.String("time", "", "release time, RFC 3339 (default: SOURCE_DATE_EPOCH, else the commit time)")
+	force := fs.Bool("allow-not-greater-unsafe", false, "release a version not greater than the latest tag")
+	if _, err := fs.parse(args, 0); err != nil {
+		return err
+	}
+	if *ver == "" {
+		return usagef("--version is required")
+	}
+	key, err := kf.load()
+	if err != nil {
+		return err
+	}
+	opts := []release.Option{release.WithLogger(cli.log), release.WithRepository(*repo, "")}
+	if *repro {
+		opts = append(opts, release.WithReproducibilityCheck())
+	}
+	if *force {
+		opts = append(opts, release.AllowVersionNotGreaterUnsafe())
+	}
+	for _, a := range allow {
+		opts = append(opts, release.AllowFreeze(freeze.Check(a)))
+	}
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usagef("--time: %v", err)
+		}
+		opts = append(opts, release.WithTime(t))
+	}
+	res, err := release.Run(ctx, release.Input{Source: *src, Out: *out, Version: *ver, Key: key, KeyName: kf.name(), Platforms: platforms}, opts...)
+	if err != nil {
+		if errors.Is(err, release.ErrGate) || errors.Is(err, freeze.ErrNotFrozen) {
+			return gateFailed(err)
+		}
+		return usageError(err)
+	}
+	res.Report.WriteText(cli.stdout)
+	fmt.Fprintf(cli.stdout, "released %s %s into %s (%d artifacts)\n", res.Manifest.Project, res.Manifest.Version, res.Dir, len(res.Manifest.Artifacts))
+	return nil
+}
