@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/sentientos/reliquary/internal/atomicfile"
-	"github.com/sentientos/reliquary/pipeline/trust"
+	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/verify"
 )
 
@@ -73,9 +73,13 @@ func verifyOptions(_ *cliEnv, keyFiles []string) ([]verify.Option, error) {
 	if len(keyFiles) == 0 {
 		return nil, nil
 	}
-	k, err := trust.LoadKeys(keyFiles...)
-	if err != nil {
-		return nil, usageError(err)
+	var pubs []*keys.PublicKey
+	for _, f := range keyFiles {
+		pub, err := keys.LoadPublic(f)
+		if err != nil {
+			return nil, usageError(err)
+		}
+		pubs = append(pubs, pub)
 	}
-	return []verify.Option{verify.WithVerifier(k)}, nil
+	return []verify.Option{verify.WithKeys(pubs...)}, nil
 }

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/sentientos/reliquary/pipeline/keys"
+	"github.com/sentientos/reliquary/pipeline/replay"
+)
+
+func runReplay(ctx context.Context, cli *cliEnv, args []string) error {
+	fs := newFlagSet(cli, "replay", "BUNDLE")
+	src := fs.String("source", ".", "the source at the attested commit")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	var keyFiles stringList
+	fs.Var(&keyFiles, "key", "trusted public key (PEM), repeatable; the bundle is verified first")
+	pos, err := fs.parse(args, 1)
+	if err != nil {
+		return err
+	}
+	if len(keyFiles) == 0 {
+		return usagef("--key is required: a replay starts by verifying the bundle")
+	}
+	var pubs []*keys.PublicKey
+	for _, f := range keyFiles {
+		pub, err := keys.LoadPublic(f)
+		if err != nil {
+			return usageError(err)
+		}
+		pubs = append(pubs, pub)
+	}
+	res, err := replay.Run(ctx, replay.Input{Bundle: pos[0], Source: *src, Keys: pubs, Log: cli.log})
+	if err != nil {
+		return usageError(err)
+	}
+	if err := printReplay(cli.stdout, res, *asJSON); err != nil {
+		return err
+	}
+	if !res.Reproduced {
+		return gateFailed(fmt.Errorf("%s was not reproduced from %s", pos[0], *src))
+	}
+	return nil
+}
+
+func printReplay(w io.Writer, res *replay.Result, asJSON bool) error {
+	if asJSON {
+		return writeJSON(w, res)
+	}
+	if !res.Report.Verified || !res.Report.Authenticated {
+		res.Report.WriteText(w)
+	}
+	_, err := io.WriteString(w, res.Summary())
+	return err
+}
