@@ -60,9 +60,9 @@ func TestStockInTotoVerify(t *testing.T) {
 			tamper: func(t *testing.T, dir string, _ testKey) {
 				writeFile(t, dir, "artifacts/tool_000_linux_amd64.tar.gz", "evil")
 			}},
-		{name: "artifact removed", want: "REQUIRE",
+		{name: "provenance removed", want: "REQUIRE 'provenance.sigstore.json'",
 			tamper: func(t *testing.T, dir string, _ testKey) {
-				os.Remove(filepath.Join(dir, "artifacts/tool_001_linux_amd64.tar.gz"))
+				os.Remove(filepath.Join(dir, "provenance.sigstore.json"))
 			}},
 		{name: "products changed between steps", want: "Step 'attest', materials [manifest.json] disallowed",
 			tamper: func(t *testing.T, dir string, k testKey) {

@@ -52,7 +52,8 @@ type Step struct {
 type Layout struct {
 	Steps []Step
 	// Require lists bundle paths that must exist when the bundle is inspected (the manifest,
-	// its signature, every artifact), so that deleting a file is caught, not only changing it.
+	// its signature), so that deleting one is caught, not only changing it. in-toto checks
+	// each against every file: keep the list short.
 	Require []string
 	// Unlinked lists patterns of files the bundle may hold that no step records, such as
 	// files written after the links (release notes, the gate's report).

@@ -155,9 +155,9 @@ func TestVerifyRejects(t *testing.T) {
 			tamper: func(t *testing.T, dir string, _ testKey) {
 				writeFile(t, dir, "artifacts/tool_001_linux_amd64.tar.gz", "evil")
 			}},
-		{name: "artifact removed", want: "REQUIRE 'artifacts/tool_002_linux_amd64.tar.gz'",
+		{name: "manifest signature removed", want: "REQUIRE 'manifest.json.sigstore.json'",
 			tamper: func(t *testing.T, dir string, _ testKey) {
-				os.Remove(filepath.Join(dir, "artifacts/tool_002_linux_amd64.tar.gz"))
+				os.Remove(filepath.Join(dir, bundle.ManifestSigFile))
 			}},
 		{name: "file added", want: "[artifacts/extra.bin] disallowed",
 			tamper: func(t *testing.T, dir string, _ testKey) { writeFile(t, dir, "artifacts/extra.bin", "x") }},

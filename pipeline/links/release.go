@@ -63,10 +63,11 @@ func BundleSet(dir string, m *bundle.Manifest, expires time.Time, opts ...Bundle
 	if signed {
 		require = append(require, bundle.ManifestSigFile)
 	}
+	// The bundle's own records are required by name. Artifacts are not: in-toto evaluates
+	// each REQUIRE rule against the whole file set (quadratic in the number of artifacts, a
+	// second for 1,000), and a deleted artifact is already caught by the digest gate,
+	// sha256sum -c and cosign. A changed or added artifact is caught here.
 	require = append(require, provFiles...)
-	for _, a := range m.Artifacts {
-		require = append(require, a.Path)
-	}
 	return Set{Links: links, Layout: Layout{
 		Steps:    steps,
 		Require:  require,
