@@ -88,6 +88,14 @@ func TestRunTestBinaryArgs(t *testing.T) {
 	}
 }
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if daemonPath != "" {
+		os.RemoveAll(filepath.Dir(daemonPath))
+	}
+	os.Exit(code)
+}
+
 var daemonOnce sync.Once
 var daemonPath string
 var daemonErr error
