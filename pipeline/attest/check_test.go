@@ -69,6 +69,16 @@ func TestCheckDetectsTampering(t *testing.T) {
 			}},
 		{name: "shard removed", code: attest.CodeSubjectMissing, subject: in.Artifacts[1029].Path, substring: "not a subject",
 			tamper: func(t *testing.T, s []attest.Signed) []attest.Signed { return s[:1] }},
+		{name: "another shard renamed into place", code: attest.CodeSubjectDuplicate, subject: in.Artifacts[1029].Path, substring: "already in provenance.sigstore.json",
+			tamper: func(t *testing.T, s []attest.Signed) []attest.Signed {
+				s[0].Statement = s[1].Statement
+				return s
+			}},
+		{name: "another shard renamed into place leaves subjects unattested", code: attest.CodeSubjectMissing, subject: first, substring: "not a subject",
+			tamper: func(t *testing.T, s []attest.Signed) []attest.Signed {
+				s[0].Statement = s[1].Statement
+				return s
+			}},
 		{name: "subject renamed", code: attest.CodeSubjectExtra, subject: "artifacts/renamed.bin", substring: "not an artifact",
 			tamper: func(t *testing.T, s []attest.Signed) []attest.Signed {
 				s[0].Statement = edit(t, s[0].Statement, func(st *intoto.Statement) { st.Subject[0].Name = "artifacts/renamed.bin" })
