@@ -17,6 +17,8 @@ type Verification struct {
 	Summary string
 	// The gate's report as JSON (verification.json).
 	Report *dagger.File
+	// SLSA Verification Summary Attestation: the unsigned in-toto statement of the verdict.
+	Vsa *dagger.File
 }
 
 // Verify is the provenance gate: it recomputes every digest of the bundle, checks the
@@ -37,7 +39,8 @@ func (r *Reliquary) Verify(
 	c := r.runtimeStage(r.unpinned(), dag.Directory()).
 		WithMountedDirectory(inPath, bundle).
 		WithMountedFile(pubPath, publicKey)
-	c, err := gate(ctx, c, []string{"verify", inPath, "--key", pubPath, "--report", path.Join(workPath, layout.VerificationFile)})
+	report, vsa := path.Join(workPath, layout.VerificationFile), path.Join(workPath, vsaStatementFile)
+	c, err := gate(ctx, c, []string{"verify", inPath, "--key", pubPath, "--report", report, "--vsa", vsa})
 	if err != nil {
 		return nil, err
 	}
@@ -45,8 +48,12 @@ func (r *Reliquary) Verify(
 	if err != nil {
 		return nil, err
 	}
-	return &Verification{Summary: summary, Report: c.File(path.Join(workPath, layout.VerificationFile))}, nil
+	return &Verification{Summary: summary, Report: c.File(report), Vsa: c.File(vsa)}, nil
 }
+
+// vsaStatementFile names the unsigned verification summary Verify returns (the signed one in
+// a bundle is layout.VSAFile).
+const vsaStatementFile = "verification.intoto.json"
 
 // gate runs a reliquary command whose failure is a verdict (verify, replay, bench) and, when
 // it fails, returns an error whose message is the command's own report and whose exit code is

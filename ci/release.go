@@ -30,28 +30,29 @@ func (r *Reliquary) Release(
 	// Target platforms, OS/ARCH (default: the project's reliquary.yaml, else the CLI's default).
 	// +optional
 	platforms []string,
-	// Source commit the release is built from; recorded in the manifest, the provenance and
-	// the binaries.
-	// +optional
+	// Commit the source is at (git rev-parse HEAD): recorded in the manifest, the provenance
+	// and the binaries. .git is not sent to the engine, so the commit is passed.
 	commit string,
-	// Source repository URL recorded in the manifest and the provenance.
-	// +optional
+	// Source repository URL (git remote get-url origin), recorded in the manifest and the
+	// provenance.
 	repository string,
 	// Commit time in Unix seconds (git log -1 --format=%ct): the time of every file in the
-	// artifacts (.git is not sent to the engine, and builds never use the wall clock).
+	// artifacts, since builds never use the wall clock.
 	sourceDateEpoch int,
+	// Git ref built, for example refs/tags/v1.0.0, recorded in the provenance.
+	// +optional
+	ref string,
 	// OCI image layout tarball the image is built on (default: scratch, or reliquary.yaml's).
 	// +optional
 	imageBase *dagger.File,
 	// Project name (default: the last element of the module path in go.mod).
 	// +optional
 	name string,
-	// Builder identity recorded in the provenance (for example the CI job's URL).
+	// This run's identity recorded in the provenance, for example the CI run's URL.
 	// +optional
-	// +default="https://github.com/sentientos/reliquary/ci"
-	builderID string,
+	invocationID string,
 ) (*Attested, error) {
-	p, err := r.Source(ctx, source, version, commit, repository, sourceDateEpoch, name)
+	p, err := r.Source(ctx, source, version, commit, repository, sourceDateEpoch, ref, name)
 	if err != nil {
 		return nil, err
 	}
@@ -71,12 +72,13 @@ func (r *Reliquary) Release(
 	if err != nil {
 		return nil, err
 	}
-	return s.Attest(ctx, builderID)
+	return s.Attest(ctx, invocationID)
 }
 
-// Replay is the auditor's check: it rebuilds the release from source in the pinned
-// containers, with an empty build cache, and compares every artifact with the bundle. It
-// fails, naming each artifact that differs, unless all of them match.
+// Replay is the auditor's check: it verifies the bundle, checks that the source is the tree
+// it attests, rebuilds with the parameters its provenance records (in a Go container, with an
+// empty build cache) and compares every artifact. It fails, naming each artifact that
+// differs, unless all of them match. Returns the comparison.
 // +cache="never"
 func (r *Reliquary) Replay(
 	ctx context.Context,
@@ -85,24 +87,22 @@ func (r *Reliquary) Replay(
 	// The source tree at the commit the bundle attests. .git and dist are left out.
 	// +ignore=[".git", "dist"]
 	source *dagger.Directory,
-) (*Verification, error) {
+	// The trusted public key (PEM) the release must be signed with.
+	publicKey *dagger.File,
+) (string, error) {
 	img, err := r.pin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
+		return "", fmt.Errorf("replay: %w", err)
 	}
 	// No build cache: a replay that reuses the release's compiled packages proves nothing.
 	c := uncached(r.goStage(img, source).WithoutMount(buildCache)).
 		WithMountedDirectory(inPath, bundle).
-		WithMountedDirectory(workPath, dag.Directory())
-	c, err = gate(ctx, c, []string{"replay", inPath, "--source", srcPath, "--report", workPath + "/replay.json"})
+		WithMountedFile(pubPath, publicKey)
+	c, err = gate(ctx, c, []string{"replay", inPath, "--source", srcPath, "--key", pubPath})
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	summary, err := c.Stdout(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &Verification{Summary: summary, Report: c.File(workPath + "/replay.json")}, nil
+	return c.Stdout(ctx)
 }
 
 // Promote re-issues a verified release candidate under its final version without rebuilding:

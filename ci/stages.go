@@ -27,6 +27,8 @@ type Project struct {
 	Repository string
 	// Commit time in Unix seconds: the time of every file in the artifacts.
 	SourceDateEpoch int
+	// Git ref built (for example refs/tags/v1.0.0), recorded in the provenance.
+	Ref string
 }
 
 // Source selects the Go project to release: the first stage of a release, whose functions
@@ -38,26 +40,27 @@ func (r *Reliquary) Source(
 	// +ignore=[".git", "dist"]
 	dir *dagger.Directory,
 	// Release version: vMAJOR.MINOR.PATCH, optionally -alpha.N, -beta.N or -rc.N.
-	// +optional
-	// +default="v0.0.0-alpha.0"
 	version string,
-	// Source commit the release is built from; recorded in the manifest, the provenance and
-	// the binaries.
-	// +optional
+	// Commit the source is at (git rev-parse HEAD): recorded in the manifest, the provenance
+	// and the binaries. .git is not sent to the engine, so the commit is passed.
 	commit string,
-	// Source repository URL recorded in the manifest and the provenance.
-	// +optional
+	// Source repository URL (git remote get-url origin), recorded in the manifest and the
+	// provenance.
 	repository string,
 	// Commit time in Unix seconds (git log -1 --format=%ct): the time of every file in the
-	// artifacts (.git is not sent to the engine, and builds never use the wall clock).
+	// artifacts, since builds never use the wall clock.
 	sourceDateEpoch int,
+	// Git ref built, for example refs/tags/v1.0.0, recorded in the provenance.
+	// +optional
+	ref string,
 	// Project name (default: the last element of the module path in go.mod).
 	// +optional
 	name string,
 ) (*Project, error) {
-	if sourceDateEpoch <= 0 {
-		return nil, fmt.Errorf("source: --source-date-epoch must be the commit time in Unix seconds, "+
-			"for example --source-date-epoch=$(git log -1 --format=%%ct); got %d", sourceDateEpoch)
+	if sourceDateEpoch <= 0 || commit == "" || repository == "" {
+		return nil, fmt.Errorf("source: a release names its source: pass --commit=$(git rev-parse HEAD) "+
+			"--repository=$(git remote get-url origin) --source-date-epoch=$(git log -1 --format=%%ct) "+
+			"(got commit %q, repository %q, source-date-epoch %d)", commit, repository, sourceDateEpoch)
 	}
 	if name == "" {
 		var err error
@@ -66,7 +69,7 @@ func (r *Reliquary) Source(
 		}
 	}
 	return &Project{Tools: r, Source: dir, Name: name, Version: version, Commit: commit,
-		Repository: repository, SourceDateEpoch: sourceDateEpoch}, nil
+		Repository: repository, SourceDateEpoch: sourceDateEpoch, Ref: ref}, nil
 }
 
 // moduleName is the last element of the module path declared in dir/go.mod.
@@ -146,14 +149,8 @@ func (f *Frozen) Build(
 func (f *Frozen) build(ctx context.Context, c *dagger.Container, platforms []string, imageBase *dagger.File) (*dagger.Container, error) {
 	p := f.Project
 	args := []string{"build", srcPath, "--version", p.Version, "--out", workPath,
-		"--lock", path.Join(workPath, layout.DepsLockFile),
-		"--source-date-epoch", strconv.Itoa(p.SourceDateEpoch)}
-	if p.Commit != "" {
-		args = append(args, "--commit", p.Commit)
-	}
-	if p.Repository != "" {
-		args = append(args, "--repository", p.Repository)
-	}
+		"--lock", path.Join(workPath, layout.DepsLockFile), "--commit", p.Commit,
+		"--repository", p.Repository, "--source-date-epoch", strconv.Itoa(p.SourceDateEpoch)}
 	if len(platforms) > 0 {
 		args = append(args, "--platforms", strings.Join(platforms, ","))
 	}
@@ -185,13 +182,7 @@ func (b *Built) Digest(ctx context.Context) (*Digested, error) {
 	f := b.Frozen
 	p := f.Project
 	args := []string{"digest", workPath, "--version", p.Version, "--project", p.Name,
-		"--expect", "provenance,links"}
-	if p.Commit != "" {
-		args = append(args, "--source-commit", p.Commit)
-	}
-	if p.Repository != "" {
-		args = append(args, "--source-repo", p.Repository)
-	}
+		"--source-commit", p.Commit, "--source-repo", p.Repository, "--expect", "provenance,links"}
 	c, err := run(ctx, p.Tools.runtimeStage(f.Images, b.Work), args...)
 	if err != nil {
 		return nil, err
@@ -251,24 +242,28 @@ type Attested struct {
 	Work *dagger.Directory // +private
 }
 
-// Attest writes the signed SLSA provenance (every artifact a subject, base images as
-// resolved dependencies), one signed in-toto link per stage and the layout, with the key
-// given to sign.
+// Attest writes the signed SLSA provenance (every artifact a subject, the base images as
+// resolved dependencies, the commit time as the build time), the signed in-toto links and
+// the layout, with the key given to sign.
 // +cache="never"
 func (s *Signed) Attest(
 	ctx context.Context,
-	// Builder identity recorded in the provenance (for example the CI job's URL).
+	// This run's identity recorded in the provenance, for example the CI run's URL (default:
+	// derived from the commit and version).
 	// +optional
-	// +default="https://github.com/sentientos/reliquary/ci"
-	builderID string,
+	invocationID string,
 ) (*Attested, error) {
 	f := s.Digested.Built.Frozen
-	args := append([]string{"attest", workPath}, signingArgs(s.Password)...)
-	if builderID != "" {
-		args = append(args, "--builder-id", builderID)
+	p := f.Project
+	args := append([]string{"attest", workPath, "--builder-id", builderDagger}, signingArgs(s.Password)...)
+	if p.Ref != "" {
+		args = append(args, "--source-ref", p.Ref)
 	}
-	args = append(args, "--base-image", f.Images.Go, "--base-image", f.Images.Runtime)
-	c := withSigningKey(f.Project.Tools.runtimeStage(f.Images, s.Work), s.Key, s.Password)
+	if invocationID != "" {
+		args = append(args, "--invocation-id", invocationID)
+	}
+	c := withSigningKey(p.Tools.runtimeStage(f.Images, s.Work), s.Key, s.Password).
+		WithEnvVariable("SOURCE_DATE_EPOCH", strconv.Itoa(p.SourceDateEpoch))
 	c, err := run(ctx, uncached(c), args...)
 	if err != nil {
 		return nil, err

@@ -13,12 +13,13 @@ import (
 
 // Paths inside stage containers.
 const (
-	cliPath    = "/usr/local/bin/reliquary"
-	srcPath    = "/src"  // the project's source, as given
-	workPath   = "/work" // the bundle being produced, carried from stage to stage
-	inPath     = "/in"   // a bundle given to a stage as input (verify, replay, promote)
-	keyPath    = "/run/secrets/signing-key"
-	passPath   = "/run/secrets/key-password"
+	cliPath  = "/usr/local/bin/reliquary"
+	srcPath  = "/src"  // the project's source, as given
+	workPath = "/work" // the bundle being produced, carried from stage to stage
+	inPath   = "/in"   // a bundle given to a stage as input (verify, replay, promote)
+	// keyPath's stem names the public key the bundle ships: keys/release.pub.
+	keyPath    = "/run/secrets/release.key"
+	passPath   = "/run/secrets/release.key.password"
 	pubPath    = "/run/keys/trusted.pub"
 	modCache   = "/cache/go-mod"
 	buildCache = "/cache/go-build"
@@ -27,6 +28,9 @@ const (
 	// secretMode is 0400: the stage's user may read the secret, nobody may write it.
 	secretMode = 0o400
 )
+
+// builderDagger is the SLSA builder id of releases built by this module.
+const builderDagger = "https://reliquary.dev/builders/dagger/v1"
 
 // Images are the base images of a release, pinned by digest: every container of the release
 // is made from these references, and the same references go into the manifest and the
