@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/term"
+
 	"github.com/sentientos/reliquary/pipeline/keys"
 )
 
@@ -343,3 +345,42 @@ func TestNoSecretInText(t *testing.T) {
 		}
 	}
 }
+
+func TestPasswordFromEnv(t *testing.T) {
+	_, files := writeKey(t, keys.WithPassword(keys.StaticPassword(password)))
+	for _, tc := range []struct {
+		name              string
+		reliquary, cosign *string
+		wantErr           error
+	}{
+		{"RELIQUARY_PASSWORD", ptr(string(password)), nil, nil},
+		{"COSIGN_PASSWORD", nil, ptr(string(password)), nil},
+		{"RELIQUARY_PASSWORD wrong, COSIGN_PASSWORD right", ptr("other key's"), ptr(string(password)), nil},
+		{"both wrong", ptr("a"), ptr("b"), keys.ErrWrongPassword},
+		{"empty counts as set", ptr(""), nil, keys.ErrWrongPassword},
+		{"neither, no terminal", nil, nil, keys.ErrNoPassword},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.wantErr == keys.ErrNoPassword && term.IsTerminal(int(os.Stdin.Fd())) {
+				t.Skip("stdin is a terminal: PasswordFromEnv would prompt")
+			}
+			for name, v := range map[string]*string{keys.EnvPassword: tc.reliquary, keys.EnvCosignPassword: tc.cosign} {
+				t.Setenv(name, "")
+				if v == nil {
+					os.Unsetenv(name)
+				} else {
+					os.Setenv(name, *v)
+				}
+			}
+			_, err := keys.Load(files.Private, keys.PasswordFromEnv())
+			if !errors.Is(err, tc.wantErr) && !(tc.wantErr == nil && err == nil) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), string(password)) {
+				t.Error("error contains the password")
+			}
+		})
+	}
+}
+
+func ptr(s string) *string { return &s }

@@ -72,26 +72,32 @@ func parsePrivate(data []byte, path string, pw PasswordFunc) (*PrivateKey, error
 	}
 }
 
-// decrypt opens cosign's scrypt + secretbox envelope.
+// decrypt opens cosign's scrypt + secretbox envelope, asking pw again after a wrong password
+// while it has others to offer (up to maxAttempts).
 func decrypt(ciphertext []byte, path string, pw PasswordFunc) ([]byte, error) {
 	if pw == nil {
 		return nil, fmt.Errorf("%w: the key is encrypted", ErrNoPassword)
 	}
-	pass, err := pw(PasswordRequest{Path: path})
-	if err != nil {
-		return nil, err
-	}
-	defer wipe(pass)
-	der, err := encrypted.Decrypt(ciphertext, pass)
-	if err != nil {
+	for retry := range maxAttempts {
+		pass, err := pw(PasswordRequest{Path: path, Retry: retry})
+		if err != nil {
+			if retry > 0 && errors.Is(err, ErrNoPassword) {
+				break // every password on offer was wrong
+			}
+			return nil, err
+		}
+		der, err := encrypted.Decrypt(ciphertext, pass)
+		wipe(pass)
+		if err == nil {
+			return der, nil
+		}
 		// go-securesystemslib says "decryption failed" for a wrong password (the MAC does
 		// not check); anything else is a damaged envelope. Neither message holds secrets.
-		if err.Error() == "encrypted: decryption failed" {
-			return nil, ErrWrongPassword
+		if err.Error() != "encrypted: decryption failed" {
+			return nil, fmt.Errorf("%w: encrypted key: %w", ErrMalformed, err)
 		}
-		return nil, fmt.Errorf("%w: encrypted key: %w", ErrMalformed, err)
 	}
-	return der, nil
+	return nil, ErrWrongPassword
 }
 
 func parsePKCS8(der []byte) (*PrivateKey, error) {
