@@ -24,7 +24,7 @@ import (
 // overridden, and replaced by OCI tarballs on machines without a registry.
 const (
 	defaultGoImage      = "golang:1.26.8-bookworm"
-	defaultRuntimeImage = "gcr.io/distroless/static-debian12:nonroot"
+	defaultRuntimeImage = "debian:bookworm-slim"
 )
 
 // Reliquary holds what every stage shares: the reliquary source its CLI is built from, the
@@ -60,7 +60,7 @@ func New(
 	// Runtime image for stages that only run the CLI (digest, sign, attest, verify); its
 	// digest goes into the provenance.
 	// +optional
-	// +default="gcr.io/distroless/static-debian12:nonroot"
+	// +default="debian:bookworm-slim"
 	runtimeImage string,
 	// OCI image tarball used instead of --go-image, for machines without a registry.
 	// +optional

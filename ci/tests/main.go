@@ -23,8 +23,13 @@ import (
 	"github.com/sentientos/reliquary/ci/tests/internal/dagger"
 )
 
-// version is the version the test releases are cut as.
-const version = "v1.2.3-rc.1"
+// What the test releases say about their source.
+const (
+	version    = "v1.2.3-rc.1"
+	commit     = "0123456789abcdef0123456789abcdef01234567"
+	repository = "https://example.com/multi"
+	commitTime = 1767225600 // 2026-01-01T00:00:00Z
+)
 
 // Tests releases a test project with the reliquary module and checks the result.
 type Tests struct {
@@ -141,9 +146,8 @@ func newTestKey(name string) (*testKey, error) {
 // release cuts a release of the test project with key and returns its bundle.
 func (t *Tests) release(key *testKey, buildCache string) *dagger.Directory {
 	return t.module(buildCache).
-		Release(t.Project, version, key.secret, dagger.ReliquaryReleaseOpts{
+		Release(t.Project, version, key.secret, commit, repository, commitTime, dagger.ReliquaryReleaseOpts{
 			Platforms: []string{"linux/amd64", "windows/amd64"},
-			Commit:    "0123456789abcdef0123456789abcdef01234567",
 		}).
 		Bundle()
 }
@@ -279,7 +283,7 @@ func (t *Tests) Reproducible(ctx context.Context) error {
 		return fmt.Errorf("artifact digests differ between two builds of the same source:\n%s\n---\n%s",
 			strings.Join(a, "\n"), strings.Join(b, "\n"))
 	}
-	if _, err := t.module("").Replay(first, t.Project).Summary(ctx); err != nil {
+	if _, err := t.module("").Replay(ctx, first, t.Project, key.pub); err != nil {
 		return fmt.Errorf("replay of the release failed: %w", err)
 	}
 	return nil
@@ -343,7 +347,7 @@ func (t *Tests) StagesChain(ctx context.Context) error {
 		return err
 	}
 	b := t.module("").
-		Source(t.Project, dagger.ReliquarySourceOpts{Version: version}).
+		Source(t.Project, version, commit, repository, commitTime).
 		Freeze().
 		Build(dagger.ReliquaryFrozenBuildOpts{Platforms: []string{"linux/amd64"}}).
 		Digest().
