@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/sentientos/reliquary/pipeline/keys"
 )
@@ -19,6 +20,9 @@ func runKeygen(_ context.Context, cli *cliEnv, args []string) error {
 	pos, err := fs.parse(args, 1)
 	if err != nil {
 		return err
+	}
+	if ext := filepath.Ext(pos[0]); ext == keys.PrivateSuffix || ext == keys.PublicSuffix {
+		return usagef("PREFIX %q ends in %s: give the name without it (keygen writes PREFIX.key and PREFIX.pub)", pos[0], ext)
 	}
 	opt, err := keygenProtection(*noPassword, *passwordFile)
 	if err != nil {

@@ -112,6 +112,9 @@ func TestKeygenPasswordChoices(t *testing.T) {
 	if code, _, _ := cli(t, "keygen", "--no-password", "--password-file", pwFile, filepath.Join(t.TempDir(), "k3")); code != exitUsage {
 		t.Errorf("conflicting flags: exit %d", code)
 	}
+	if code, _, stderr := cli(t, "keygen", "--no-password", filepath.Join(t.TempDir(), "k4.key")); code != exitUsage || !strings.Contains(stderr, "PREFIX") {
+		t.Errorf("PREFIX ending in .key: exit %d, %s", code, stderr)
+	}
 }
 
 // TestNoSecretLeaks runs keygen and sign, right and wrong, and looks for the password and the
