@@ -84,7 +84,7 @@ func TestBenchGateFailsOnSlowdown(t *testing.T) {
 	benchGit(t, proj, "commit", "-q", "-am", "slower")
 	out := t.TempDir()
 	benchJSON, md, st := filepath.Join(out, "bench.json"), filepath.Join(out, "bench.md"), filepath.Join(out, "bench.intoto.json")
-	code, stdout, stderr := cli(t, "bench", "--source", proj, "--bench", "^BenchmarkWork$", "--count", "6", "--benchtime", "100x",
+	code, stdout, stderr := cli(t, "bench", "--source", proj, "--bench", "^BenchmarkWork$", "--count", "8", "--benchtime", "100x",
 		"--baseline-ref", "v0.9.0", "--out", benchJSON, "--markdown", md, "--statement", st, "--quiet")
 	if code != exitFailed {
 		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitFailed, stdout, stderr)
