@@ -26,7 +26,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -138,7 +137,7 @@ func (k *Keys) lookup(hint string) (root.TimeConstrainedVerifier, error) {
 	if tk, ok := k.byHint[hint]; ok {
 		return tk.ek, nil
 	}
-	return nil, fmt.Errorf("%w (hint %q; trusted: %s)", ErrNoMatchingKey, hint, strings.Join(k.Fingerprints(), ", "))
+	return nil, fmt.Errorf("%w (the bundle names key %s)", ErrNoMatchingKey, hintName(hint))
 }
 
 // Fingerprints lists the trusted keys' fingerprints (hex sha256 of PKIX DER), sorted.

@@ -252,3 +252,18 @@ func TestLoadKeys(t *testing.T) {
 		t.Errorf("bad key file: err = %v, want one naming %s", err, bad)
 	}
 }
+
+// The message for an untrusted key names both sides by fingerprint, the form release notes,
+// keygen and reports use, so a user can tell which key signed.
+func TestNoMatchingKeyMessage(t *testing.T) {
+	signer, other := newKey(t), newKey(t)
+	_, _, err := trustOf(t, other).VerifyDSSE(mustDSSE(t, signer), sign.InTotoPayloadType)
+	if !errors.Is(err, trust.ErrNoMatchingKey) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, fp := range []string{signer.PublicKey().Fingerprint(), other.PublicKey().Fingerprint()} {
+		if !strings.Contains(err.Error(), "sha256:"+fp) {
+			t.Errorf("message %q does not name sha256:%s", err, fp)
+		}
+	}
+}

@@ -2,6 +2,9 @@ package trust
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -107,7 +110,7 @@ func (k *Keys) verify(b *bundle.Bundle, policy verify.PolicyBuilder) (string, er
 	if pk.GetHint() != "" {
 		tk, ok := k.byHint[pk.GetHint()]
 		if !ok {
-			return "", fmt.Errorf("%w (bundle key hint %s; trusted: %s)", ErrNoMatchingKey, pk.GetHint(), strings.Join(k.Fingerprints(), ", "))
+			return "", fmt.Errorf("%w (the bundle names key %s; trusted: sha256:%s)", ErrNoMatchingKey, hintName(pk.GetHint()), strings.Join(k.Fingerprints(), ", sha256:"))
 		}
 		candidates = []*trustedKey{tk}
 	}
@@ -123,6 +126,15 @@ func (k *Keys) verify(b *bundle.Bundle, policy verify.PolicyBuilder) (string, er
 		}
 	}
 	return "", firstErr
+}
+
+// hintName shows a bundle's hint the way keys are named everywhere else: a standard hint is
+// base64 of the key's SHA-256 fingerprint, so it is shown as sha256:HEX; anything else quoted.
+func hintName(hint string) string {
+	if raw, err := base64.StdEncoding.DecodeString(hint); err == nil && len(raw) == sha256.Size {
+		return "sha256:" + hex.EncodeToString(raw)
+	}
+	return fmt.Sprintf("with hint %q", hint)
 }
 
 // classify maps a sigstore-go verification error onto our sentinels. Structural problems
