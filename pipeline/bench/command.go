@@ -57,17 +57,24 @@ func (t *toolchain) buildCommand(ctx context.Context, dir, out string, c *Comman
 	return err
 }
 
-// runCommand times one run of bin in dir. The result carries wall time (sec/op) and the
-// process's CPU time (user-sec/op, sys-sec/op).
-func runCommand(ctx context.Context, c *Command, bin, dir, source string) (Result, error) {
+// invocation is where one run of a command benchmark happens.
+type invocation struct {
+	bin    string // the built command
+	dir    string // working directory: the side's module
+	source string // names the run in errors
+}
+
+// runCommand times one run of c. The result carries wall time (sec/op) and the process's CPU
+// time (user-sec/op, sys-sec/op).
+func runCommand(ctx context.Context, c *Command, at invocation) (Result, error) {
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = DefaultCommandTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, c.Args...)
-	cmd.Dir = dir
+	cmd := exec.CommandContext(ctx, at.bin, c.Args...)
+	cmd.Dir = at.dir
 	var elapsed time.Duration
 	var err error
 	if c.Ready == "" {
@@ -79,7 +86,7 @@ func runCommand(ctx context.Context, c *Command, bin, dir, source string) (Resul
 		if ctx.Err() == context.DeadlineExceeded {
 			err = fmt.Errorf("timed out after %v: %w", timeout, err)
 		}
-		return Result{}, fmt.Errorf("bench: %s: %w", source, err)
+		return Result{}, fmt.Errorf("bench: %s: %w", at.source, err)
 	}
 	st := cmd.ProcessState
 	return Result{Package: CommandPackage + c.Package, Name: c.Name, Iters: 1, Values: []Value{

@@ -223,12 +223,11 @@ func (p *Policy) gate() Gate {
 func (p *Policy) Compare(baseline, current []Series) ([]Comparison, Gate) {
 	base, cur := indexSeries(baseline), indexSeries(current)
 	keys := unionKeys(base, cur)
-	th := &benchmath.Thresholds{CompareAlpha: p.alpha}
 	out := make([]Comparison, 0, len(keys))
 	g := p.gate()
 	used := map[string]bool{}
 	for _, k := range keys {
-		c := p.compareOne(k, base[k], cur[k], th)
+		c := p.compareOne(k, base[k], cur[k])
 		if c.Verdict == VerdictRegression {
 			if a := p.allowedBy(k.Name); a != "" {
 				c.Verdict = VerdictAllowed
@@ -279,7 +278,8 @@ func unionKeys(a, b map[Key][]float64) []Key {
 	return keys
 }
 
-func (p *Policy) compareOne(k Key, base, cur []float64, th *benchmath.Thresholds) Comparison {
+func (p *Policy) compareOne(k Key, base, cur []float64) Comparison {
+	th := &benchmath.Thresholds{CompareAlpha: p.alpha}
 	c := Comparison{Package: k.Package, Name: k.Name, Unit: k.Unit}
 	var bs, cs *benchmath.Sample
 	if len(base) > 0 {
@@ -302,7 +302,7 @@ func (p *Policy) compareOne(k Key, base, cur []float64, th *benchmath.Thresholds
 	c.P = &cmp.P
 	c.Warnings = appendWarnings(c.Warnings, cmp.Warnings)
 	c.ChangePct = changePct(c.Baseline.Center, c.Current.Center)
-	c.Verdict = p.verdict(k.Unit, c.Baseline.Center, c.Current.Center, cmp.P)
+	c.Verdict = p.verdict(&c)
 	return c
 }
 
@@ -354,8 +354,9 @@ func changePct(base, cur float64) *float64 {
 
 // verdict applies the policy. A change is significant when p < alpha; only then does its
 // direction and size matter.
-func (p *Policy) verdict(unit string, base, cur, pval float64) Verdict {
-	if !(pval < p.alpha) || base == cur {
+func (p *Policy) verdict(c *Comparison) Verdict {
+	unit, base, cur := c.Unit, c.Baseline.Center, c.Current.Center
+	if !(*c.P < p.alpha) || base == cur {
 		return VerdictSame
 	}
 	dir := direction(unit)

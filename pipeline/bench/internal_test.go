@@ -144,7 +144,7 @@ func TestRunCommandErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := runCommand(context.Background(), &tc.cmd, bin, t.TempDir(), "current: command d (run 1)")
+			_, err := runCommand(context.Background(), &tc.cmd, invocation{bin: bin, dir: t.TempDir(), source: "current: command d (run 1)"})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -161,7 +161,7 @@ func TestRunCommandReady(t *testing.T) {
 	bin := daemon(t)
 	c := Command{Name: "d", Package: "./cmd/daemon", Args: []string{"-startup=50ms"}, Ready: "ready to serve"}
 	start := time.Now()
-	res, err := runCommand(context.Background(), &c, bin, t.TempDir(), "src")
+	res, err := runCommand(context.Background(), &c, invocation{bin: bin, dir: t.TempDir(), source: "src"})
 	if err != nil {
 		t.Fatal(err)
 	}

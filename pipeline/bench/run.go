@@ -32,12 +32,24 @@ type Input struct {
 type side struct {
 	label   string // in errors and logs: "current" or "baseline v0.9.0"
 	dir     string // module directory
+	work    string // its build directory's name under the runner's scratch directory
+	commit  string // "" when not in git
 	bins    map[string]testBinary
 	cmds    []string // built command binaries, by index in Input.Commands
 	results []Result
 	cpu     string // `go test`'s cpu line
 	// baseline sides may lack packages and commands added since; the current side may not.
 	baseline bool
+}
+
+// runner is one Run: its input, toolchain, scratch directory and the sides it measures.
+type runner struct {
+	in      *Input
+	policy  *Policy
+	tc      *toolchain
+	co      checkout // where the source sits in git
+	tmp     string   // scratch directory, removed at the end
+	machine Machine
 }
 
 // Run measures in.Source and, with a baseline ref, the baseline too, interleaved, then
@@ -51,46 +63,50 @@ func Run(ctx context.Context, in Input, opts ...Option) (*Report, error) {
 	if err := in.normalize(policy); err != nil {
 		return nil, err
 	}
-	tc := newToolchain("")
-	machine, err := describeMachine(ctx, tc, in.Source)
-	if err != nil {
+	r := &runner{in: &in, policy: policy, tc: newToolchain("")}
+	if r.machine, err = describeMachine(ctx, r.tc, in.Source); err != nil {
 		return nil, err
 	}
 	co, isGit, err := inspect(ctx, in.Source)
 	if err != nil {
 		return nil, err
 	}
-	if in.BaselineRef != "" && !isGit {
-		return nil, fmt.Errorf("bench: --baseline-ref needs a git checkout, and %s is not in one", in.Source)
-	}
+	r.co = co
 	var baseCommit string
 	if in.BaselineRef != "" {
+		if !isGit {
+			return nil, fmt.Errorf("bench: --baseline-ref needs a git checkout, and %s is not in one", in.Source)
+		}
 		if baseCommit, err = resolveRef(ctx, in.Source, in.BaselineRef); err != nil {
 			return nil, err
 		}
 	}
-	tmp, err := os.MkdirTemp("", "reliquary-bench-")
-	if err != nil {
+	if r.tmp, err = os.MkdirTemp("", "reliquary-bench-"); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	defer os.RemoveAll(tmp)
-	cur := &side{label: "current", dir: in.Source}
-	if err := prepare(ctx, tc, &in, cur, filepath.Join(tmp, "current")); err != nil {
+	defer os.RemoveAll(r.tmp)
+	return r.run(ctx, baseCommit)
+}
+
+func (r *runner) run(ctx context.Context, baseCommit string) (*Report, error) {
+	cur := &side{label: "current", dir: r.in.Source, work: "current", commit: r.co.commit}
+	if err := r.prepare(ctx, cur); err != nil {
 		return nil, err
 	}
 	var base *side
-	if in.BaselineRef != "" {
-		if base, err = prepareBaseline(ctx, tc, &in, co, baseCommit, tmp); err != nil {
+	if baseCommit != "" {
+		var err error
+		if base, err = r.prepareBaseline(ctx, baseCommit); err != nil {
 			return nil, err
 		}
 	}
-	if err := measure(ctx, &in, cur, base); err != nil {
+	if err := r.measure(ctx, cur, base); err != nil {
 		return nil, err
 	}
-	if machine.CPU == "" {
-		machine.CPU = cur.cpu
+	if r.machine.CPU == "" {
+		r.machine.CPU = cur.cpu
 	}
-	return assemble(&in, policy, machine, co, cur, base, baseCommit), nil
+	return r.assemble(cur, base), nil
 }
 
 func (in *Input) normalize(p *Policy) error {
@@ -144,8 +160,9 @@ func MinCount(alpha float64) int {
 	return 100
 }
 
-// prepare compiles everything side s will run into outDir, once.
-func prepare(ctx context.Context, tc *toolchain, in *Input, s *side, outDir string) error {
+// prepare compiles everything side s will run, once.
+func (r *runner) prepare(ctx context.Context, s *side) error {
+	in, tc, outDir := r.in, r.tc, filepath.Join(r.tmp, s.work)
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
@@ -194,26 +211,27 @@ func localPackageExists(dir, pkg string) bool {
 
 // prepareBaseline exports the baseline commit's whole tree (the module may use files outside
 // its directory) and compiles it.
-func prepareBaseline(ctx context.Context, tc *toolchain, in *Input, co checkout, commit, tmp string) (*side, error) {
-	root := filepath.Join(tmp, "baseline-src")
+func (r *runner) prepareBaseline(ctx context.Context, commit string) (*side, error) {
+	root := filepath.Join(r.tmp, "baseline-src")
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	in.Log.Info("exporting baseline", "ref", in.BaselineRef, "commit", commit)
-	if err := exportCommit(ctx, co.top, commit, root); err != nil {
+	r.in.Log.Info("exporting baseline", "ref", r.in.BaselineRef, "commit", commit)
+	if err := exportCommit(ctx, r.co.top, commit, root); err != nil {
 		return nil, err
 	}
-	dir := filepath.Join(root, filepath.FromSlash(co.prefix))
+	dir := filepath.Join(root, filepath.FromSlash(r.co.prefix))
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("bench: baseline %s has no directory %s", in.BaselineRef, co.prefix)
+		return nil, fmt.Errorf("bench: baseline %s has no directory %s", r.in.BaselineRef, r.co.prefix)
 	}
-	s := &side{label: "baseline " + in.BaselineRef, dir: dir, baseline: true}
-	return s, prepare(ctx, tc, in, s, filepath.Join(tmp, "baseline"))
+	s := &side{label: "baseline " + r.in.BaselineRef, dir: dir, work: "baseline", commit: commit, baseline: true}
+	return s, r.prepare(ctx, s)
 }
 
 // measure takes in.Count samples of everything on both sides, interleaved: each round runs
 // each package on one side and then the other, alternating which goes first.
-func measure(ctx context.Context, in *Input, cur, base *side) error {
+func (r *runner) measure(ctx context.Context, cur, base *side) error {
+	in := r.in
 	pkgs := unionPackages(cur, base)
 	args := benchArgs(in)
 	for round := 1; round <= in.Count; round++ {
@@ -267,11 +285,11 @@ func (s *side) runCommand(ctx context.Context, c *Command, i, round int) error {
 	if s.cmds[i] == "" {
 		return nil // not on this side
 	}
-	r, err := runCommand(ctx, c, s.cmds[i], s.dir, source)
+	res, err := runCommand(ctx, c, invocation{bin: s.cmds[i], dir: s.dir, source: source})
 	if err != nil {
 		return err
 	}
-	s.results = append(s.results, r)
+	s.results = append(s.results, res)
 	return nil
 }
 
@@ -293,24 +311,25 @@ func unionPackages(sides ...*side) []string {
 	return out
 }
 
-func assemble(in *Input, p *Policy, m Machine, co checkout, cur, base *side, baseCommit string) *Report {
-	r := &Report{
+func (r *runner) assemble(cur, base *side) *Report {
+	in, p := r.in, r.policy
+	rep := &Report{
 		Schema:  Schema,
-		Machine: m,
+		Machine: r.machine,
 		Config: Config{
 			Packages: in.Packages, Bench: in.Bench, Count: in.Count,
 			BenchTime: in.BenchTime, CPU: in.CPU,
 		},
-		Current: Side{Commit: co.commit, Dirty: co.dirty, Series: seriesOf(cur.results)},
+		Current: Side{Commit: cur.commit, Dirty: r.co.dirty, Series: seriesOf(cur.results)},
 	}
 	for i := range in.Commands {
-		r.Config.Commands = append(r.Config.Commands, in.Commands[i].config())
+		rep.Config.Commands = append(rep.Config.Commands, in.Commands[i].config())
 	}
 	if base == nil {
-		r.Gate = p.SkippedGate("no baseline to compare against")
-		return r
+		rep.Gate = p.SkippedGate("no baseline to compare against")
+		return rep
 	}
-	r.Baseline = &Side{Ref: in.BaselineRef, Commit: baseCommit, Series: seriesOf(base.results)}
-	r.Comparisons, r.Gate = p.Compare(r.Baseline.Series, r.Current.Series)
-	return r
+	rep.Baseline = &Side{Ref: in.BaselineRef, Commit: base.commit, Series: seriesOf(base.results)}
+	rep.Comparisons, rep.Gate = p.Compare(rep.Baseline.Series, rep.Current.Series)
+	return rep
 }
