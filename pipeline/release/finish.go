@@ -67,25 +67,22 @@ func describeDifferences(cmp *build.Comparison) string {
 // reproducibility result when there is one.
 func (r *run) attest(ctx context.Context, src *sourceInfo, lock *freeze.Lock, built *build.Output, m *bundle.Manifest, cmp *build.Comparison) error {
 	return r.trail.Run(ctx, "attest", func(ctx context.Context) (trail.Step, error) {
-		in := r.provenanceInput(src, lock, built, m)
-		stmts, err := attest.Build(in)
+		prov, err := attest.Write(r.stage, r.provenanceInput(src, lock, built, m), r.in.Key)
 		if err != nil {
 			return trail.Step{}, err
 		}
-		var written []string
-		for _, st := range stmts {
-			if err := r.signStatement(st.File, st.JSON); err != nil {
-				return trail.Step{}, err
-			}
-			written = append(written, st.File)
-		}
+		written := prov.Files
 		if cmp != nil {
 			if err := r.signReproduction(cmp, m); err != nil {
 				return trail.Step{}, err
 			}
 			written = append(written, bundle.ReproSigFile)
 		}
-		set, err := links.BundleSet(r.stage, m, layoutExpiry(src.Time))
+		steps, recorded, err := r.precedingLinks()
+		if err != nil {
+			return trail.Step{}, err
+		}
+		set, err := links.BundleSet(r.stage, m, layoutExpiry(src.Time), links.Preceded(steps, recorded))
 		if err != nil {
 			return trail.Step{}, err
 		}
@@ -196,3 +193,37 @@ func Summary(report *verify.Report, verifierID string, at time.Time, resource st
 // time (never the wall clock, so the layout is reproducible) and is far enough away that an
 // auditor can verify an old release; rotate keys by cutting new releases, not by expiry.
 func layoutExpiry(release time.Time) time.Time { return release.AddDate(10, 0, 0) }
+
+// precedingLinks turns the trail's freeze and build records into in-toto steps and links, so
+// the layout chains source -> freeze -> build -> digest: an artifact that changed after the
+// build, or that the build did not make, fails the link check.
+func (r *run) precedingLinks() ([]links.Step, []links.Link, error) {
+	byStage := map[string]trail.Record{}
+	for _, rec := range r.trail.Records() {
+		byStage[rec.Stage] = rec
+	}
+	steps := []links.Step{
+		{Name: "freeze", Command: byStage["freeze"].Command, Inputs: []links.Input{links.External("go.mod"), links.External("go.sum")}, Outputs: []string{bundle.DepsLockFile}},
+		{Name: "build", Command: byStage["build"].Command, Inputs: []links.Input{links.FromStep(bundle.DepsLockFile, "freeze"), links.External("source-tree")}, Outputs: []string{bundle.ArtifactsDir + "/*"}},
+	}
+	var out []links.Link
+	for _, st := range steps {
+		rec := byStage[st.Name]
+		l, err := links.Record(st.Name, trailFiles(rec.Inputs), trailFiles(rec.Outputs), links.WithCommand(rec.Command...))
+		if err != nil {
+			return nil, nil, fmt.Errorf("record the %s link: %w", st.Name, err)
+		}
+		out = append(out, l)
+	}
+	return steps, out, nil
+}
+
+func trailFiles(files []trail.File) links.Files {
+	out := links.Files{}
+	for _, f := range files {
+		if f.SHA256 != "" {
+			out[f.Path] = f.SHA256
+		}
+	}
+	return out
+}

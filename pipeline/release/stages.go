@@ -146,7 +146,7 @@ func (r *run) build(ctx context.Context, src *sourceInfo, lock *freeze.Lock) (*b
 		}
 		return trail.Step{
 			Command: buildCommand(r.in, src),
-			Inputs:  []trail.File{{Path: "source-tree", SHA256: hexOf(src.TreeDigest)}, {Path: bundle.DepsLockFile, SHA256: hexOf(lock.Digest)}},
+			Inputs:  append([]trail.File{{Path: "source-tree", SHA256: hexOf(src.TreeDigest)}}, filesOf(r.stage, bundle.DepsLockFile)...),
 			Outputs: artifactFiles(out.Artifacts),
 		}, nil
 	})

@@ -77,3 +77,11 @@ func (s *Session) Verified(p string, data []byte) {
 	defer s.mu.Unlock()
 	s.Report.Inputs = append(s.Report.Inputs, InputFile{Path: p, SHA256: digest.Bytes(data)})
 }
+
+// artifactsIntact reports whether every artifact was checked and matched the manifest.
+func (s *Session) artifactsIntact() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.Report.counts["artifact"]
+	return s.Manifest != nil && c != nil && c.Failed == 0 && c.Passed == len(s.Manifest.Artifacts)
+}
