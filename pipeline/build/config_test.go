@@ -199,3 +199,29 @@ func TestBuildErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestSameDefaultNameRenamed: two packages named alpha build in separate go invocations
+// (go build -o dir/ refuses duplicates) and land under their configured names.
+func TestSameDefaultNameRenamed(t *testing.T) {
+	src := buildtest.Project(t, "multi")
+	buildtest.WriteFile(t, src, "tools/alpha/main.go", "package main\n\nimport \"os\"\n\nfunc main() { os.Stdout.WriteString(\"tools alpha\\n\") }\n")
+	buildtest.WriteFile(t, src, "reliquary.yaml", "builds:\n  - main: ./cmd/alpha\n  - main: ./tools/alpha\n    binary: alpha-tool\n")
+	o := run(t, src, []string{"linux/amd64"})
+	if len(o.Commands) != 2 {
+		t.Errorf("%d go invocations, want 2", len(o.Commands))
+	}
+	ms, err := archive.List(filepath.Join(o.OutDir, "artifacts", "multi_v1.0.0_linux_amd64.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range ms {
+		names = append(names, m.Name)
+	}
+	if got := strings.Join(names, " "); got != "LICENSE README.md alpha alpha-tool" {
+		t.Fatalf("members: %s", got)
+	}
+	if ms[2].SHA256 == ms[3].SHA256 {
+		t.Error("alpha and alpha-tool are the same binary")
+	}
+}
