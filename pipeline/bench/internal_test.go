@@ -4,6 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,9 +51,10 @@ func TestRunTestBinaryErrors(t *testing.T) {
 			[]string{"current: example.com/fake (run 2)", "exit status 1", "boom"}},
 		{"crash on stderr", "echo 'panic: oops' >&2\nexit 2\n",
 			[]string{"exit status 2", "panic: oops"}},
-		{"flood", "yes BenchmarkX 1 1 ns/op | head -c " + itoa(MaxOutput+10) + "\n",
+		{"flood", "yes BenchmarkX 1 1 ns/op | head -c " + itoa(1<<20+10) + "\n",
 			[]string{"larger than the", "example.com/fake"}},
 	}
+	SetMaxOutput(t, 1<<20)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := fakeBinary(t, tc.script)
@@ -201,6 +205,38 @@ func TestExtractTarRefusesEscapes(t *testing.T) {
 	}
 	if _, err := os.Stat("/tmp/evil"); err == nil {
 		t.Error("/tmp/evil exists")
+	}
+}
+
+// A baseline may lack packages and commands added since; the current tree may not.
+func TestPrepareMissingOnBaseline(t *testing.T) {
+	dir := filepath.Join("testdata", "benchproj")
+	t.Setenv("GOWORK", "off")
+	t.Setenv("GOFLAGS", "")
+	in := &Input{
+		Packages: []string{"./nope"},
+		Commands: []Command{{Name: "gone", Package: "./cmd/gone"}, {Name: "gone2", Package: "./cmd/gone", Args: []string{"-x"}}},
+		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	r := &runner{in: in, tc: newToolchain(""), tmp: t.TempDir()}
+	base := &side{label: "baseline v1", dir: dir, work: "baseline", baseline: true}
+	if err := r.prepare(context.Background(), base); err != nil {
+		t.Fatalf("baseline: %v", err)
+	}
+	if len(base.bins) != 0 || len(base.cmds) != 2 || base.cmds[0] != "" || base.cmds[1] != "" {
+		t.Fatalf("baseline prepared %v and %q", base.bins, base.cmds)
+	}
+	cur := &side{label: "current", dir: dir, work: "current"}
+	if err := r.prepare(context.Background(), cur); err == nil || !strings.Contains(err.Error(), "no package ./nope") {
+		t.Fatalf("current: error %v, want one naming ./nope", err)
+	}
+}
+
+func TestUniqueNameGroups(t *testing.T) {
+	pkgs := []testBinary{{name: "a"}, {name: "b"}, {name: "a"}, {name: "a"}, {name: "c"}, {name: "b"}}
+	got := fmt.Sprint(uniqueNameGroups(pkgs))
+	if want := "[[0 1 4] [2 5] [3]]"; got != want {
+		t.Fatalf("groups %s, want %s", got, want)
 	}
 }
 

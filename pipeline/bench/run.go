@@ -185,15 +185,21 @@ func (r *runner) prepare(ctx context.Context, s *side) error {
 	for _, p := range pkgs {
 		s.bins[p.pkg] = p
 	}
+	built := map[string]string{} // package → binary: commands may share a daemon
 	for i := range in.Commands {
-		bin := filepath.Join(outDir, fmt.Sprintf("cmd-%03d", i))
 		c := &in.Commands[i]
-		if s.baseline && !localPackageExists(s.dir, c.Package) {
+		bin, ok := built[c.Package]
+		switch {
+		case ok:
+		case s.baseline && !localPackageExists(s.dir, c.Package):
 			in.Log.Warn("command not in the baseline", "command", c.Name, "package", c.Package, "ref", in.BaselineRef)
-			bin = ""
-		} else if err := tc.buildCommand(ctx, s.dir, bin, c); err != nil {
-			return err
+		default:
+			bin = filepath.Join(outDir, fmt.Sprintf("cmd-%03d%s", i, exeSuffix()))
+			if err := tc.buildCommand(ctx, s.dir, bin, c); err != nil {
+				return err
+			}
 		}
+		built[c.Package] = bin
 		s.cmds = append(s.cmds, bin)
 	}
 	return nil
