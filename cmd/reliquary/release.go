@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sentientos/reliquary/pipeline/bench"
 	"github.com/sentientos/reliquary/pipeline/freeze"
 	"github.com/sentientos/reliquary/pipeline/release"
 )
@@ -23,6 +24,7 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 	repo := fs.String("source-repo", "", "source repository URL for the provenance (default: git remote origin)")
 	at := fs.String("time", "", "release time, RFC 3339 (default: SOURCE_DATE_EPOCH, else the commit time)")
 	force := fs.Bool("allow-not-greater-unsafe", false, "release a version not greater than the latest tag")
+	bf := addReleaseBenchFlags(fs)
 	if _, err := fs.parse(args, 0); err != nil {
 		return err
 	}
@@ -39,6 +41,11 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 	}
 	if *force {
 		opts = append(opts, release.AllowVersionNotGreaterUnsafe())
+	}
+	if bo, err := bf.option(); err != nil {
+		return err
+	} else if bo != nil {
+		opts = append(opts, bo)
 	}
 	for _, a := range allow {
 		opts = append(opts, release.AllowFreeze(freeze.Check(a)))
@@ -60,4 +67,42 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 	res.Report.WriteText(cli.stdout)
 	fmt.Fprintf(cli.stdout, "released %s %s into %s (%d artifacts)\n", res.Manifest.Project, res.Manifest.Version, res.Dir, len(res.Manifest.Artifacts))
 	return nil
+}
+
+// releaseBenchFlags are `release`'s benchmark flags: a subset of `reliquary bench`'s.
+type releaseBenchFlags struct {
+	on                       *bool
+	baseline, pattern, btime *string
+	threshold                *string
+	count                    *int
+	packages, allow          stringList
+}
+
+func addReleaseBenchFlags(fs *flagSet) *releaseBenchFlags {
+	f := &releaseBenchFlags{
+		on:        fs.Bool("bench", false, "run the project's Go benchmarks, sign bench.json into the release, and fail on a regression"),
+		baseline:  fs.String("bench-baseline", "", "git ref to compare against, side by side on this machine (e.g. the previous tag)"),
+		pattern:   fs.String("bench-pattern", ".", "benchmarks to run: go test's -bench regexp"),
+		btime:     fs.String("bench-time", "", "go test's -benchtime per sample (default 1s)"),
+		threshold: fs.String("bench-threshold", "5%", "fail when sec/op gets significantly worse by more than this"),
+		count:     fs.Int("bench-count", bench.DefaultCount, "samples per side"),
+	}
+	fs.Var(&f.packages, "bench-packages", "package patterns to benchmark (default ./...)")
+	fs.Var(&f.allow, "allow-regression", "accept a regression of this benchmark knowingly (recorded in bench.json)")
+	return f
+}
+
+func (f *releaseBenchFlags) option() (release.Option, error) {
+	if !*f.on {
+		if *f.baseline != "" || len(f.allow) > 0 {
+			return nil, usagef("--bench-baseline and --allow-regression need --bench")
+		}
+		return nil, nil
+	}
+	pct, err := parsePercent("--bench-threshold", *f.threshold)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	in := bench.Input{Packages: f.packages, Bench: *f.pattern, Count: *f.count, BenchTime: *f.btime, BaselineRef: *f.baseline}
+	return release.WithBench(in, bench.WithThreshold("sec/op", pct), bench.WithThreshold("allocs/op", 0), bench.WithAllowRegression(f.allow...)), nil
 }

@@ -206,6 +206,9 @@ func (r *run) precedingLinks() ([]links.Step, []links.Link, error) {
 		{Name: "freeze", Command: byStage["freeze"].Command, Inputs: []links.Input{links.External("go.mod"), links.External("go.sum")}, Outputs: []string{bundle.DepsLockFile}},
 		{Name: "build", Command: byStage["build"].Command, Inputs: []links.Input{links.FromStep(bundle.DepsLockFile, "freeze"), links.External("source-tree")}, Outputs: []string{bundle.ArtifactsDir + "/*"}},
 	}
+	if rec, ok := byStage["bench"]; ok && rec.Status == "ok" {
+		steps = append(steps, links.Step{Name: "bench", Command: rec.Command, Inputs: []links.Input{links.External("*")}, Outputs: []string{bundle.BenchFile, bundle.BenchSigFile}})
+	}
 	var out []links.Link
 	for _, st := range steps {
 		rec := byStage[st.Name]

@@ -26,6 +26,7 @@ type settings struct {
 	versionOpts  []version.Option
 	imageBase    string
 	attestations []string
+	bench        *benchSettings
 }
 
 func newSettings(opts []Option) (*settings, error) {

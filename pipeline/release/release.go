@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/sentientos/reliquary/pipeline/attest"
+	"github.com/sentientos/reliquary/pipeline/bench"
 	"github.com/sentientos/reliquary/pipeline/build"
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/keys"
@@ -56,6 +57,7 @@ type Result struct {
 	Report       *verify.Report
 	Trail        []trail.Record
 	Reproduction *build.Comparison // nil unless the reproducibility check ran
+	Bench        *bench.Report     // nil unless benchmarks ran
 }
 
 // Run releases in.Source into in.Out.
@@ -153,6 +155,7 @@ type run struct {
 }
 
 func (r *run) all(ctx context.Context) (*Result, error) {
+	r.declareEscrow()
 	src, err := r.describe(ctx)
 	if err != nil {
 		return nil, err
@@ -169,6 +172,9 @@ func (r *run) all(ctx context.Context) (*Result, error) {
 	if res.Reproduction, err = r.reproduce(ctx, src, lock, built); err != nil {
 		return res, err
 	}
+	if res.Bench, err = r.bench(ctx); err != nil {
+		return res, err
+	}
 	sealed, err := r.digest(ctx, src, lock, built)
 	if err != nil {
 		return nil, err
@@ -177,6 +183,15 @@ func (r *run) all(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	if err := r.attest(ctx, src, lock, built, sealed, res.Reproduction); err != nil {
+		return nil, err
+	}
+	if err := r.notes(ctx, src, sealed); err != nil {
+		return nil, err
+	}
+	if err := r.audit(ctx, src, built, sealed); err != nil {
+		return nil, err
+	}
+	if err := r.escrow(ctx, src); err != nil {
 		return nil, err
 	}
 	res.Manifest = sealed

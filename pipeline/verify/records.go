@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sentientos/reliquary/pipeline/attest"
+	"github.com/sentientos/reliquary/pipeline/bench"
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/links"
@@ -126,4 +127,25 @@ func (reportCheck) Run(_ context.Context, s *Session) {
 	if s.Has(bundle.VerificationFile) {
 		s.Add(Finding{Check: "report", File: bundle.VerificationFile, Status: Pass, Message: "informational"})
 	}
+}
+
+// benchmarkCheck verifies the signed benchmark statement against bench.json (whose digest
+// the manifest already binds), re-deriving every verdict from the samples, and requires
+// that the recorded gate did not fail.
+func benchmarkCheck(v Verifier) Check {
+	return recordCheck{v: v, name: "benchmark", file: bundle.BenchSigFile, declared: bundle.AttestBenchmark,
+		check: func(s *Session, stmt []byte) error {
+			data, err := s.Bundle.ReadFile(bundle.BenchFile, bench.MaxReportSize)
+			if err != nil {
+				return fmt.Errorf("%s: %w", bundle.BenchFile, err)
+			}
+			report, err := bench.CheckStatement(stmt, data)
+			if err != nil {
+				return err
+			}
+			if report.Gate.Status == bench.GateFailed {
+				return fmt.Errorf("records a failed benchmark gate: %v", report.Gate.Err())
+			}
+			return nil
+		}}
 }
