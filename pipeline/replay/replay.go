@@ -219,4 +219,3 @@ func countOr(c *build.Comparison, reproduced bool) int {
 	}
 	return len(c.Differences)
 }
-
