@@ -101,3 +101,29 @@ func TestSummaryWithoutGatesOrAudit(t *testing.T) {
 		t.Error("a summary without an escrow after it claims escrow coverage")
 	}
 }
+
+func TestGatePendingRecords(t *testing.T) {
+	dir := testbundle.New(t, testbundle.Default())
+	report, err := verify.Run(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A report that misses the escrow (written after the summary) and one changed artifact.
+	report.Findings = append(report.Findings,
+		verify.Finding{Check: "escrow", File: bundle.EscrowFile, Status: verify.Fail, Problem: verify.ProblemMissing, Message: "the manifest declares an escrow archive but the bundle has none"},
+		verify.Finding{Check: "artifact", File: "artifacts/x", Status: verify.Fail, Problem: verify.ProblemDigestMismatch, Message: "sha256 differs"})
+	g := audit.Gate{Title: "before escrow", Report: report, Pending: []string{bundle.EscrowFile}}
+	if ps := g.Problems(); len(ps) != 1 || ps[0].File != "artifacts/x" {
+		t.Fatalf("Problems() = %+v, want only the changed artifact", ps)
+	}
+	md := string(audit.Summary(audit.SummaryInput{Gates: []audit.Gate{g}}))
+	for _, want := range []string{"FAILED (1 problem(s)) but for the records written after this summary (`escrow.tar.gz`)", "- PENDING `escrow.tar.gz`", "- FAIL `artifacts/x`: sha256 differs"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	// Without Pending, a missing escrow is a problem like any other.
+	if ps := (audit.Gate{Report: report}).Problems(); len(ps) != 2 {
+		t.Fatalf("Problems() without Pending = %+v", ps)
+	}
+}
