@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/sentientos/reliquary/pipeline/attest"
+	"github.com/sentientos/reliquary/pipeline/bench"
 	"github.com/sentientos/reliquary/pipeline/build"
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/keys"
@@ -56,6 +57,7 @@ type Result struct {
 	Report       *verify.Report
 	Trail        []trail.Record
 	Reproduction *build.Comparison // nil unless the reproducibility check ran
+	Bench        *bench.Report     // nil unless benchmarks ran
 }
 
 // Run releases in.Source into in.Out.
@@ -168,6 +170,9 @@ func (r *run) all(ctx context.Context) (*Result, error) {
 	}
 	res := &Result{}
 	if res.Reproduction, err = r.reproduce(ctx, src, lock, built); err != nil {
+		return res, err
+	}
+	if res.Bench, err = r.bench(ctx); err != nil {
 		return res, err
 	}
 	sealed, err := r.digest(ctx, src, lock, built)
