@@ -124,7 +124,8 @@ func (r *Reliquary) tarballRef(ctx context.Context, tarball *dagger.File) (strin
 }
 
 // goBase is the Go image, pinned when img is known, with the Go environment every stage shares:
-// no cgo, no toolchain downloads, no VCS stamping, caches at fixed paths.
+// no cgo, no toolchain downloads, caches at fixed paths. (The build stage sets its own clean
+// environment for the project; the CLI build passes its flags explicitly.)
 func (r *Reliquary) goBase(img *Images) *dagger.Container {
 	var c *dagger.Container
 	switch {
@@ -138,7 +139,6 @@ func (r *Reliquary) goBase(img *Images) *dagger.Container {
 	return c.
 		WithEnvVariable("CGO_ENABLED", "0").
 		WithEnvVariable("GOTOOLCHAIN", "local").
-		WithEnvVariable("GOFLAGS", "-buildvcs=false -mod=readonly").
 		WithEnvVariable("GOMODCACHE", modCache).
 		WithEnvVariable("GOCACHE", buildCache)
 }
