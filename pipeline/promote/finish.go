@@ -132,7 +132,7 @@ func promotionSections(c *candidate) ([]notes.Section, error) {
 func StampedNote(rc, final string) string {
 	return fmt.Sprintf("Promotion ships the candidate's exact bytes, so the binaries report the version they were built with, %s, "+
 		"and the container image's `org.opencontainers.image.version` label is %s. Nothing was rebuilt to stamp %s: "+
-		"the manifest, the provenance (internal parameter `%s`) and these notes are what name the final version.", rc, rc, final, ParamStampedVersion)
+		"the manifest, the provenance (internal parameter `%s`) and the release notes are what name the final version.", rc, rc, final, ParamStampedVersion)
 }
 
 // existingChangelog is the source's CHANGELOG.md, else the candidate's (which carries its
