@@ -3,11 +3,14 @@ package release_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/sentientos/reliquary/pipeline/audit"
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/release"
+	"github.com/sentientos/reliquary/pipeline/verify"
 )
 
 // checkAuditSummary requires every stage of the run up to the audit, with its digests, the
@@ -64,5 +67,39 @@ func checkAuditSummary(t *testing.T, out string, res *release.Result) {
 	}
 	if t.Failed() {
 		t.Logf("audit_summary.md:\n%s", md)
+	}
+}
+
+func TestAuditGate(t *testing.T) {
+	pending := verify.Finding{Check: "escrow", File: bundle.EscrowFile, Status: verify.Fail, Problem: verify.ProblemMissing, Message: "declared but missing"}
+	changed := verify.Finding{Check: "artifact", File: "artifacts/x", Status: verify.Fail, Problem: verify.ProblemDigestMismatch, Message: "sha256 differs"}
+	high := &audit.Report{Findings: []audit.Finding{{Severity: audit.High, Check: "image", Subject: "artifacts/x.oci.tar (linux/amd64)", Message: "runs as root"}}}
+	medium := &audit.Report{Findings: []audit.Finding{{Severity: audit.Medium, Check: "image", Subject: "x", Message: "lacks a label"}}}
+	gate := func(authenticated bool, fs ...verify.Finding) audit.Gate {
+		return audit.Gate{Report: &verify.Report{Authenticated: authenticated, Findings: fs}, Pending: release.Pending}
+	}
+	for _, tc := range []struct {
+		name string
+		rep  *audit.Report
+		g    audit.Gate
+		fail string // "" when the gate passes
+	}{
+		{"clean, escrow pending", medium, gate(true, pending), ""},
+		{"high-severity finding", high, gate(true, pending), "runs as root"},
+		{"changed artifact", medium, gate(true, pending, changed), "artifacts/x: sha256 differs"},
+		{"no signature checked", medium, gate(false, pending), "checked no signature"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := release.AuditGate(tc.rep, tc.g)
+			if tc.fail == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, release.ErrGate) || !strings.Contains(err.Error(), tc.fail) {
+				t.Fatalf("AuditGate: %v, want ErrGate mentioning %q", err, tc.fail)
+			}
+		})
 	}
 }
