@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/sentientos/reliquary/internal/atomicfile"
 	"github.com/sentientos/reliquary/pipeline/archive"
@@ -20,8 +22,8 @@ import (
 	"github.com/sentientos/reliquary/pipeline/image"
 )
 
-// pack writes the archives, the image and the docs bundle. On failure it removes what it
-// wrote, so a failed build leaves no artifact behind.
+// pack writes the archives, the image and the docs bundle, in parallel. On failure it
+// removes what it wrote, so a failed build leaves no artifact behind.
 func (r *runner) pack(ctx context.Context, bins []built) (err error) {
 	defer func() {
 		if err != nil {
@@ -35,18 +37,40 @@ func (r *runner) pack(ctx context.Context, bins []built) (err error) {
 	if err != nil {
 		return fmt.Errorf("build: archive files: %w", err)
 	}
+	var tasks []func() error
 	for _, p := range r.platforms {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := r.writeArchive(p, bins, extra); err != nil {
-			return err
-		}
+		tasks = append(tasks, func() error { return r.writeArchive(p, bins, extra) })
 	}
-	if err := r.writeImage(ctx, bins); err != nil {
-		return err
+	tasks = append(tasks, func() error { return r.writeImage(ctx, bins) }, r.writeDocs)
+	return r.inParallel(ctx, tasks)
+}
+
+// inParallel runs the packaging tasks, at most r.s.parallel at a time (compression is the
+// cost), and reports every failure.
+func (r *runner) inParallel(ctx context.Context, tasks []func() error) error {
+	sem := make(chan struct{}, r.s.parallel)
+	errs := make([]error, len(tasks))
+	var wg sync.WaitGroup
+	for i, task := range tasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if errs[i] = ctx.Err(); errs[i] == nil {
+				errs[i] = task()
+			}
+		}()
 	}
-	return r.writeDocs()
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// skip records something not produced.
+func (r *runner) skip(what, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.out.Skipped = append(r.out.Skipped, Skip{What: what, Reason: reason})
 }
 
 // writeArchive writes one platform's archive: its binaries and the extra files.
@@ -130,7 +154,7 @@ func contains(list []string, s string) bool {
 
 func (r *runner) writeImage(ctx context.Context, bins []built) error {
 	if r.cfg.Image.Skip {
-		r.out.Skipped = append(r.out.Skipped, Skip{What: "image", Reason: "image.skip is set in " + config.FileName})
+		r.skip("image", "image.skip is set in "+config.FileName)
 		return nil
 	}
 	platforms, entry, err := r.imageBinaries(bins)
@@ -138,7 +162,7 @@ func (r *runner) writeImage(ctx context.Context, bins []built) error {
 		return err
 	}
 	if len(platforms) == 0 {
-		r.out.Skipped = append(r.out.Skipped, Skip{What: "image", Reason: "no linux platform is built"})
+		r.skip("image", "no linux platform is built")
 		return nil
 	}
 	base := r.s.imageBase
@@ -158,7 +182,9 @@ func (r *runner) writeImage(ctx context.Context, bins []built) error {
 	if base != "" {
 		res.Base = filepath.Base(base) // a location on this machine says nothing to a replayer
 	}
+	r.mu.Lock()
 	r.out.Image = res
+	r.mu.Unlock()
 	return r.record(name, artifact.KindImage, "")
 }
 
@@ -175,7 +201,7 @@ func (r *runner) repository() string {
 
 func (r *runner) writeDocs() error {
 	if r.cfg.Docs.Skip {
-		r.out.Skipped = append(r.out.Skipped, Skip{What: "docs", Reason: "docs.skip is set in " + config.FileName})
+		r.skip("docs", "docs.skip is set in "+config.FileName)
 		return nil
 	}
 	name := r.project + "_" + r.version + "_docs.tar.gz"
@@ -184,7 +210,7 @@ func (r *runner) writeDocs() error {
 		return fmt.Errorf("build: %w", err)
 	}
 	if n == 0 {
-		r.out.Skipped = append(r.out.Skipped, Skip{What: "docs", Reason: "no file matches " + strings.Join(r.cfg.DocsFiles(), " ")})
+		r.skip("docs", "no file matches "+strings.Join(r.cfg.DocsFiles(), " "))
 		return nil
 	}
 	return r.record(name, artifact.KindDocs, "")
@@ -209,6 +235,8 @@ func (r *runner) record(name string, kind artifact.Kind, platform string) error 
 	if err != nil {
 		return fmt.Errorf("build: hash %s: %w", name, err)
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.out.Artifacts = append(r.out.Artifacts, artifact.Artifact{
 		Path: path.Join(bundle.ArtifactsDir, name), Kind: kind, MediaType: artifact.MediaTypeFor(name),
 		Size: size, Digest: d, Platform: platform,

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sentientos/reliquary/pipeline/bundle"
@@ -34,8 +35,9 @@ type runner struct {
 	platforms  []Platform
 	module     string
 	project    string
-	work       string // temporary: binaries and HOME
-	artifacts  string // OutDir/artifacts
+	work       string     // temporary: binaries and HOME
+	artifacts  string     // OutDir/artifacts
+	mu         sync.Mutex // guards out while packaging runs in parallel
 	out        *Output
 }
 
@@ -199,6 +201,7 @@ func (r *runner) run(ctx context.Context) (*Output, error) {
 		return nil, err
 	}
 	r.out.Artifacts.Sort()
+	sort.Slice(r.out.Skipped, func(i, j int) bool { return r.out.Skipped[i].What < r.out.Skipped[j].What })
 	if err := r.out.Validate(); err != nil {
 		return nil, fmt.Errorf("build: output: %w", err)
 	}
