@@ -19,7 +19,6 @@ func realBinary(b *testing.B) string {
 	return p
 }
 
-
 func BenchmarkWriteTarGz(b *testing.B) {
 	p := realBinary(b)
 	fi, _ := os.Stat(p)
