@@ -328,3 +328,17 @@ func TestNotAModule(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestNoDependencies(t *testing.T) {
+	dir := buildtest.Project(t, "multi")
+	lock, err := freeze.Run(context.Background(), freeze.Input{Dir: dir}, freeze.WithModCache(modCache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lock.Modules) != 0 || lock.Files.GoSum != "" || lock.Module != "example.com/multi" {
+		t.Errorf("lock %+v", lock)
+	}
+	if err := lock.Validate(); err != nil {
+		t.Error(err)
+	}
+}
