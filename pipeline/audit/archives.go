@@ -124,7 +124,7 @@ func scanTar(r *Report, rd io.Reader, name string, b *budget) error {
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
-		if found, err := hasKeyMaterial(tr); err != nil {
+		if found, err := ContainsPrivateKey(tr); err != nil {
 			return err
 		} else if found {
 			r.add(keyFinding("secrets", name+": "+h.Name))
@@ -148,7 +148,7 @@ func scanZip(r *Report, ra io.ReaderAt, size int64, name string, b *budget) erro
 		if err != nil {
 			return err
 		}
-		found, err := hasKeyMaterial(io.LimitReader(rc, int64(f.UncompressedSize64)+1))
+		found, err := ContainsPrivateKey(io.LimitReader(rc, int64(f.UncompressedSize64)+1))
 		rc.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.Name, err)

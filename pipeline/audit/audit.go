@@ -159,11 +159,11 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	if in.DaggerModule != "" {
 		fs, err := CheckDaggerModule(in.DaggerModule)
 		if err != nil {
-			r.add(Finding{Severity: Medium, Check: "dagger", Subject: in.DaggerModule, Message: "not checked: " + err.Error()})
+			r.add(Finding{Severity: Medium, Check: "dagger", Subject: ModuleLabel(in.DaggerModule), Message: "not checked: " + err.Error()})
 		} else {
 			r.add(fs...)
 			if len(fs) == 0 {
-				r.ok("Dagger module %s: no privileged or insecure capability; secrets only as mounted files", in.DaggerModule)
+				r.ok("Dagger module %s: no privileged or insecure capability; secrets only as mounted files", ModuleLabel(in.DaggerModule))
 			}
 		}
 	}

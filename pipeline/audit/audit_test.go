@@ -141,13 +141,13 @@ func TestFindings(t *testing.T) {
 			tarGzFile(t, filepath.Join(dir, archive), entry{name: "docs/deploy.pem", mode: 0o644, data: "notes\n" + privateKey})
 		}, hermetic, audit.High, "linux_amd64.tar.gz: docs/deploy.pem", "private key"},
 		{"private key in a zip", func(t *testing.T, dir string) {
-			zipFile(t, filepath.Join(dir, "artifacts/app_v1.0.0_windows_amd64.zip"), entry{name: "id_ed25519", mode: 0o600, data: "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----\n"})
+			zipFile(t, filepath.Join(dir, "artifacts/app_v1.0.0_windows_amd64.zip"), entry{name: "id_ed25519", mode: 0o600, data: armour("OPENSSH PRIVATE KEY", "\n", "b3Blbn")})
 		}, hermetic, audit.High, "windows_amd64.zip: id_ed25519", "private key"},
 		{"private key as a loose file", func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, "artifacts/release.key"), []byte(privateKey))
 		}, hermetic, audit.High, "artifacts/release.key", "private key"},
 		{"PGP private key", func(t *testing.T, dir string) {
-			writeFile(t, filepath.Join(dir, "artifacts/signing.asc"), []byte("-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQ\n"))
+			writeFile(t, filepath.Join(dir, "artifacts/signing.asc"), []byte(armour("PGP PRIVATE KEY BLOCK", "\n", "\nlQ")))
 		}, hermetic, audit.High, "artifacts/signing.asc", "private key"},
 		{"corrupt archive", func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, archive), []byte("not gzip"))
@@ -221,20 +221,55 @@ func TestAuditNeedsManifest(t *testing.T) {
 }
 
 func TestKeyMarkerAcrossChunks(t *testing.T) {
-	// The marker straddles the scanner's 64 KiB read boundary.
-	pad := strings.Repeat("x", 64<<10-8)
+	// The armour line straddles the scanner's first read (64 KiB and 96 bytes).
+	pad := strings.Repeat("x", 64<<10+96-8)
 	r := release(t, func(dir string) {
-		writeFile(t, filepath.Join(dir, "artifacts/big.txt"), []byte(pad+privateKey))
+		writeFile(t, filepath.Join(dir, "artifacts/big.txt"), []byte(pad+"\n"+privateKey))
 	}, hermetic)
 	if r.Count(audit.High) != 1 {
 		t.Fatalf("split marker: %+v", r.Findings)
 	}
-	// A Go binary names key types without the armour; that is not key material.
-	clean := release(t, func(dir string) {
-		writeFile(t, filepath.Join(dir, "artifacts/tool"), []byte("x509: EC PRIVATE KEY; ENCRYPTED SIGSTORE PRIVATE KEY"))
-	}, hermetic)
-	if len(clean.Findings) != 0 {
-		t.Fatalf("program text flagged: %+v", clean.Findings)
+}
+
+func TestContainsPrivateKey(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		text string
+		want bool
+	}{
+		{"EC PEM", privateKey, true},
+		{"PKCS#8 with CRLF", armour("PRIVATE KEY", "\r\n", "MIGH"), true},
+		{"encrypted cosign key", armour("ENCRYPTED SIGSTORE PRIVATE KEY", "\n", "eyJr"), true},
+		{"OpenSSH", armour("OPENSSH PRIVATE KEY", "\n", "b3Bl"), true},
+		{"PGP", armour("PGP PRIVATE KEY BLOCK", "\n", "\nlQ"), true},
+		{"PuTTY", strings.Join([]string{"PuTTY-User-Key-File-3", " ssh-ed25519\nEncryption: none\n"}, ":"), true},
+		{"public key", armour("PUBLIC KEY", "\n", "MFkw"), false},
+		// A Go binary's string table names the markers without forming an armour line.
+		{"program text", "x509: EC PRIVATE KEY\x00-----BEGIN \x00PRIVATE KEY-----PRIVATE KEY BLOCK-----PuTTY-User-Key-File-", false},
+		{"marker in prose", "the line -----BEGIN EC PRIVATE KEY----- would start a key", false},
+		{"putty mid-line", "see PuTTY-User-Key-File-3: docs\n", false},
+	} {
+		got, err := audit.ContainsPrivateKey(strings.NewReader(tc.text))
+		if err != nil || got != tc.want {
+			t.Errorf("%s: ContainsPrivateKey = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+// The audit scans reliquary's own binaries when reliquary releases itself: this test binary
+// holds the audit's markers and every key-parsing library reliquary links, and must pass.
+func TestOwnBinaryIsNotAKey(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if found, err := audit.ContainsPrivateKey(f); err != nil || found {
+		t.Fatalf("the test binary is flagged as a private key: %v %v", found, err)
 	}
 }
 

@@ -49,14 +49,17 @@ func CheckDaggerModule(dir string) ([]Finding, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("no Go files in %s", dir)
 	}
-	m := &module{fset: token.NewFileSet(), consts: map[string]string{}, used: map[string]bool{}}
+	m := &module{fset: token.NewFileSet(), consts: map[string]string{}, used: map[string]bool{}, label: ModuleLabel(dir)}
 	for _, p := range paths {
 		if err := m.parse(p); err != nil {
 			return nil, err
 		}
 	}
-	return m.findings(dir), nil
+	return m.findings(), nil
 }
+
+// ModuleLabel names a module directory in findings without the machine's path: "ci/".
+func ModuleLabel(dir string) string { return filepath.Base(filepath.Clean(dir)) + "/" }
 
 // module is what the check learns from a module's files.
 type module struct {
@@ -65,7 +68,8 @@ type module struct {
 	consts   map[string]string // package-level constants with a literal value
 	used     map[string]bool   // every identifier used
 	out      []Finding
-	takesSec bool // a *dagger.Secret appears
+	takesSec bool   // a *dagger.Secret appears
+	label    string // the module directory as findings name it
 }
 
 func (m *module) parse(path string) error {
@@ -108,15 +112,15 @@ func (m *module) addConsts(g *ast.GenDecl) {
 	}
 }
 
-func (m *module) findings(dir string) []Finding {
+func (m *module) findings() []Finding {
 	for _, f := range m.files {
 		ast.Inspect(f, m.visit)
 	}
 	if m.takesSec && !m.used["WithMountedSecret"] {
-		m.out = append(m.out, Finding{Severity: High, Check: "dagger", Subject: dir, Message: "takes *dagger.Secret arguments but never mounts one as a file (WithMountedSecret)"})
+		m.out = append(m.out, Finding{Severity: High, Check: "dagger", Subject: m.label, Message: "takes *dagger.Secret arguments but never mounts one as a file (WithMountedSecret)"})
 	}
 	if m.used["WithExec"] && !m.used["WithUser"] {
-		m.out = append(m.out, Finding{Severity: Medium, Check: "dagger", Subject: dir, Message: "never sets a user (WithUser): every stage runs as the image's default user, often root"})
+		m.out = append(m.out, Finding{Severity: Medium, Check: "dagger", Subject: m.label, Message: "never sets a user (WithUser): every stage runs as the image's default user, often root"})
 	}
 	return m.out
 }
@@ -176,7 +180,7 @@ func (m *module) intValue(e ast.Expr) (int64, bool) {
 
 func (m *module) add(pos token.Pos, s Severity, msg string) {
 	p := m.fset.Position(pos)
-	m.out = append(m.out, Finding{Severity: s, Check: "dagger", Subject: fmt.Sprintf("%s:%d", filepath.Base(p.Filename), p.Line), Message: msg})
+	m.out = append(m.out, Finding{Severity: s, Check: "dagger", Subject: fmt.Sprintf("%s%s:%d", m.label, filepath.Base(p.Filename), p.Line), Message: msg})
 }
 
 // MaxDaggerJSON bounds dagger.json.

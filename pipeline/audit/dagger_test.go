@@ -1,12 +1,15 @@
 package audit_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/sentientos/reliquary/pipeline/audit"
+	"github.com/sentientos/reliquary/pipeline/bundle"
+	"github.com/sentientos/reliquary/pipeline/digest"
 )
 
 // This repository's own Dagger module must pass its least-privilege check.
@@ -84,7 +87,7 @@ func (M) Sign(c *dagger.Container, key *dagger.Secret) *dagger.Container {
 			}
 			for _, f := range fs {
 				if f.Severity == tc.severity && strings.Contains(f.Message, tc.message) {
-					if !strings.HasPrefix(f.Subject, "main.go:") && f.Subject != dir {
+					if label := filepath.Base(dir) + "/"; !strings.HasPrefix(f.Subject, label+"main.go:") && f.Subject != label {
 						t.Fatalf("finding does not name the file and line: %+v", f)
 					}
 					return
@@ -151,4 +154,36 @@ func FuzzParseDaggerJSON(f *testing.F) {
 			t.Fatalf("accepted a source outside the project: %q", src)
 		}
 	})
+}
+
+// Run checks the module it is given and names it without the machine's path.
+func TestRunChecksDaggerModule(t *testing.T) {
+	dir := t.TempDir()
+	goodImage(t, dir, "artifacts/app_v1.0.0.oci.tar", "v1.0.0")
+	out, err := digest.Run(context.Background(), digest.Input{Dir: dir, Project: "app", Version: "v1.0.0", Source: bundle.Source{Repository: testRepo, Commit: testCommit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "ci")
+	writeFile(t, filepath.Join(bad, "main.go"), []byte(moduleHeader+"func (M) Leak(ctx context.Context, s *dagger.Secret) (string, error) { return s.Plaintext(ctx) }\n"))
+	for _, tc := range []struct {
+		module string
+		want   string
+		high   bool
+	}{
+		{filepath.Join("..", "..", "ci"), "Dagger module ci/: no privileged", false},
+		{bad, "ci/main.go:10", true},
+	} {
+		r, err := audit.Run(context.Background(), audit.Input{Dir: dir, Manifest: out.Manifest, CommitTime: commitTime, Build: hermetic, DaggerModule: tc.module})
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(r.Checked, "\n")
+		for _, f := range r.Findings {
+			text += "\n" + f.Subject + ": " + f.Message
+		}
+		if !strings.Contains(text, tc.want) || (r.Err() != nil) != tc.high || strings.Contains(text, os.TempDir()) {
+			t.Errorf("module %s: %v\n%s", tc.module, r.Err(), text)
+		}
+	}
 }

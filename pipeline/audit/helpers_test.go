@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,8 +30,17 @@ var commitTime = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 const (
 	testCommit = "0123456789abcdef0123456789abcdef01234567"
 	testRepo   = "https://github.com/example/app"
-	privateKey = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg\n-----END EC PRIVATE KEY-----\n"
 )
+
+// privateKey is an EC key's armour. Test keys are built at run time, never written as one
+// literal: the test binary is itself scanned (TestOwnBinaryIsNotAKey) and must hold none.
+var privateKey = armour("EC PRIVATE KEY", "\n", "MHcCAQEEIBkg")
+
+// armour returns a PEM-style block of label with the given line ending and body.
+func armour(label, eol, body string) string {
+	dashes := strings.Repeat("-", 5)
+	return dashes + "BEGIN " + label + dashes + eol + body + eol + dashes + "END " + label + dashes + eol
+}
 
 // goodImage builds an image the way the build stage does, with pipeline/image.
 func goodImage(t *testing.T, dir, name, version string) string {

@@ -242,7 +242,7 @@ func auditLayer(r *Report, subject string, rd io.Reader, b *budget) error {
 			r.add(entryFindings("image", where, mode)...)
 		}
 		if h.Typeflag == tar.TypeReg {
-			if found, err := hasKeyMaterial(tr); err != nil {
+			if found, err := ContainsPrivateKey(tr); err != nil {
 				return err
 			} else if found {
 				r.add(keyFinding("image", where))

@@ -9,34 +9,32 @@ import (
 	"github.com/sentientos/reliquary/pipeline/bundle"
 )
 
-// keyMarkers are the tails of the armour lines of private keys: PEM ("-----BEGIN EC PRIVATE
-// KEY-----", PKCS#8, OpenSSH, cosign's and sigstore's encrypted keys), PGP ("PRIVATE KEY
-// BLOCK-----") and PuTTY key files. Matching the tail with its dashes keeps program text
-// that merely names a key type ("EC PRIVATE KEY" in a Go binary) from counting.
-var keyMarkers = [][]byte{
-	[]byte("PRIVATE KEY-----"),
-	[]byte("PRIVATE KEY BLOCK-----"),
-	[]byte("PuTTY-User-Key-File-"),
-}
+// What a private key looks like in a file: a PEM armour line "-----BEGIN <LABEL>PRIVATE
+// KEY-----" (PKCS#8, EC, RSA, OpenSSH, cosign's and sigstore's encrypted keys) or "-----BEGIN
+// PGP PRIVATE KEY BLOCK-----" standing alone on its line, or a PuTTY key file's first line
+// "PuTTY-User-Key-File-N: ". Requiring the whole line keeps program text that names these
+// markers (this package, a Go binary that parses keys) from counting as a key.
+var (
+	armourBegin = []byte("-----BEGIN ")
+	armourTails = [][]byte{[]byte("PRIVATE KEY-----"), []byte("PRIVATE KEY BLOCK-----")}
+	puttyHead   = []byte("PuTTY-User-Key-File-")
+)
 
-const scanChunk = 64 << 10
+const (
+	maxArmourLine = 96       // longer than any armour line
+	scanChunk     = 64 << 10 // bytes read at a time
+)
 
-// hasKeyMaterial reads r until it finds a private key marker, even one split across reads,
-// or until its end.
-func hasKeyMaterial(r io.Reader) (bool, error) {
-	overlap := 0
-	for _, m := range keyMarkers {
-		overlap = max(overlap, len(m)-1)
-	}
-	buf := make([]byte, overlap+scanChunk)
-	kept := 0
+// ContainsPrivateKey reads r until it finds a private key (a complete armour line or PuTTY
+// header, even one split across reads), or until its end.
+func ContainsPrivateKey(r io.Reader) (bool, error) {
+	buf := make([]byte, maxArmourLine+scanChunk)
+	kept, lineStart := 0, true // lineStart: the window starts a line
 	for {
 		n, err := io.ReadFull(r, buf[kept:])
 		window := buf[:kept+n]
-		for _, m := range keyMarkers {
-			if bytes.Contains(window, m) {
-				return true, nil
-			}
+		if holdsKey(window, lineStart) {
+			return true, nil
 		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return false, nil
@@ -44,8 +42,45 @@ func hasKeyMaterial(r io.Reader) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		kept = copy(buf, window[len(window)-overlap:])
+		cut := len(window) - maxArmourLine
+		lineStart = window[cut-1] == '\n'
+		kept = copy(buf, window[cut:])
 	}
+}
+
+// holdsKey looks for a complete armour line or PuTTY header in window.
+func holdsKey(window []byte, lineStart bool) bool {
+	for i := 0; i < len(window); {
+		j := bytes.Index(window[i:], armourBegin)
+		if j < 0 {
+			break
+		}
+		at := i + j
+		line := window[at:min(len(window), at+maxArmourLine)]
+		if k := bytes.IndexByte(line, '\n'); k > 0 {
+			l := bytes.TrimSuffix(line[:k], []byte("\r"))
+			for _, t := range armourTails {
+				if bytes.HasSuffix(l, t) {
+					return true
+				}
+			}
+		}
+		i = at + 1
+	}
+	for i := 0; i < len(window); {
+		j := bytes.Index(window[i:], puttyHead)
+		if j < 0 {
+			return false
+		}
+		at := i + j
+		rest := window[at+len(puttyHead):]
+		startsLine := at == 0 && lineStart || at > 0 && window[at-1] == '\n'
+		if startsLine && len(rest) >= 3 && '0' <= rest[0] && rest[0] <= '9' && rest[1] == ':' && rest[2] == ' ' {
+			return true
+		}
+		i = at + 1
+	}
+	return false
 }
 
 func keyFinding(check, where string) Finding {
@@ -77,7 +112,7 @@ func scanBundle(ctx context.Context, r *Report, dir string) error {
 			r.add(Finding{Severity: Medium, Check: "secrets", Subject: e.Path, Message: "not scanned: " + err.Error()})
 			continue
 		}
-		found, err := hasKeyMaterial(f)
+		found, err := ContainsPrivateKey(f)
 		f.Close()
 		switch {
 		case err != nil:
