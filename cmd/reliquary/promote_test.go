@@ -1,6 +1,9 @@
 package main
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,14 +15,18 @@ import (
 
 // rcBundle makes a small signed and attested release candidate with the CLI's own stages.
 func rcBundle(t *testing.T) (dir, prefix string) {
-	t.Helper()
-	noPasswordEnv(t)
-	dir = t.TempDir()
-	testbundle.Write(t, dir, testbundle.Files{
+	return rcBundleOf(t, testbundle.Files{
 		"artifacts/app_v1.0.0-rc.1_linux_amd64.tar.gz": "linux archive bytes",
 		"artifacts/app_v1.0.0-rc.1.oci.tar":            "image bytes",
 		"deps.lock.json":                               `{"schema":"x"}`,
 	})
+}
+
+func rcBundleOf(t *testing.T, files testbundle.Files) (dir, prefix string) {
+	t.Helper()
+	noPasswordEnv(t)
+	dir = t.TempDir()
+	testbundle.Write(t, dir, files)
 	prefix = filepath.Join(t.TempDir(), "release")
 	for _, s := range [][]string{
 		{"keygen", "--no-password", prefix},
@@ -103,5 +110,28 @@ func TestPromoteRefusals(t *testing.T) {
 	}
 	if code, _, stderr := cli(t, "verify", out, "--key", other+".pub"); code != 0 {
 		t.Fatalf("verify with the new key: %s", stderr)
+	}
+}
+
+// A candidate whose archive ships a private key passes the gate (its digests are intact) but
+// fails promotion's least-privilege audit: exit 1, naming the entry.
+func TestPromoteRefusesLeakedKey(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	dashes := strings.Repeat("-", 5) // never one literal: this test binary must not hold a key
+	key := dashes + "BEGIN EC PRIVATE KEY" + dashes + "\nMHcCAQEEIBkg\n" + dashes + "END EC PRIVATE KEY" + dashes + "\n"
+	tw.WriteHeader(&tar.Header{Name: "deploy.pem", Mode: 0o644, Size: int64(len(key)), Typeflag: tar.TypeReg})
+	tw.Write([]byte(key))
+	tw.Close()
+	zw.Close()
+	rc, prefix := rcBundleOf(t, testbundle.Files{"artifacts/app_v1.0.0-rc.1_linux_amd64.tar.gz": buf.String()})
+	out := filepath.Join(t.TempDir(), "final")
+	code, _, stderr := cli(t, "promote", rc, "--version", "v1.0.0", "--key", prefix+".key", "--out", out)
+	if code != exitFailed || !strings.Contains(stderr, "least-privilege audit") || !strings.Contains(stderr, "artifacts/app_v1.0.0_linux_amd64.tar.gz: deploy.pem") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("a promotion that failed its audit left its output")
 	}
 }
