@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -108,9 +107,4 @@ func (s *stringList) Set(v string) error {
 func stderrIsTerminal(cli *cliEnv) bool {
 	f, ok := cli.stderr.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// notYet is the body of commands whose stage has not landed yet.
-func notYet(_ context.Context, _ *cliEnv, _ []string) error {
-	return usagef("this command is not available in this build yet")
 }
