@@ -75,7 +75,7 @@ func (c artifactsCheck) Run(ctx context.Context, s *Session) {
 	for range c.workers {
 		wg.Go(func() {
 			for a := range next {
-				s.Add(c.checkOne(s.Bundle, a))
+				s.Add(c.checkOne(s, a))
 			}
 		})
 	}
@@ -89,9 +89,13 @@ func (c artifactsCheck) Run(ctx context.Context, s *Session) {
 	wg.Wait()
 }
 
-func (c artifactsCheck) checkOne(b *bundle.Bundle, a artifact.Artifact) Finding {
+func (c artifactsCheck) checkOne(s *Session, a artifact.Artifact) Finding {
 	f := Finding{Check: "artifact", File: a.Path}
-	r, fi, err := b.Open(a.Path)
+	e, listed := s.inventory[a.Path]
+	if !listed {
+		e = bundle.Entry{Path: a.Path}
+	}
+	r, fi, err := s.Bundle.OpenListed(e)
 	if err != nil {
 		return openFailure(f, err)
 	}
