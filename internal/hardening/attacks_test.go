@@ -361,9 +361,13 @@ func (c *attackCase) resign(key *keys.PrivateKey) ([]byte, error) {
 }
 
 func resignMetablock(file string, key *keys.PrivateKey) ([]byte, error) {
-	var mb intoto.Metablock
-	if err := mb.Load(file); err != nil {
+	md, err := intoto.LoadMetadata(file)
+	if err != nil {
 		return nil, err
+	}
+	mb, ok := md.(*intoto.Metablock)
+	if !ok {
+		return nil, fmt.Errorf("%s: not a metablock", file)
 	}
 	payload, err := mb.GetSignableRepresentation()
 	if err != nil {

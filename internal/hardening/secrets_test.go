@@ -51,7 +51,11 @@ func materialOf(t *testing.T, fx *fixture) keyMaterial {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return keyMaterial{pkcs8: block.Bytes, sec1: sec1, scalar: priv.D.FillBytes(make([]byte, 32)), pem: pemData, encryptedPEM: enc}
+	scalar, err := priv.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keyMaterial{pkcs8: block.Bytes, sec1: sec1, scalar: scalar, pem: pemData, encryptedPEM: enc}
 }
 
 // scannerFor looks for the key in DER (PKCS#8 and SEC1), the private scalar (whole, in
