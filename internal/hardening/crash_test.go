@@ -22,7 +22,8 @@ import (
 // killPoint is when a crash run sends SIGKILL: after a delay from the start, or a small
 // random delay after a stage event appears in the JSON log.
 type killPoint struct {
-	delay time.Duration // from the start (event == "") or from the event
+	delay time.Duration // from the event, or from the start when there is no event
+	frac  float64       // without an event: where in the first part of the run (set delay)
 	stage string        // the stage whose event triggers the kill
 	event string        // "stage start" or "stage end"
 }
@@ -49,8 +50,18 @@ func TestReleaseSurvivesSIGKILL(t *testing.T) {
 	out := filepath.Join(dir, "dist")
 	want := fileList(t, fx.cur)
 	start := time.Now()
+	var full time.Duration // how long a release runs here: the first run goes to the end
 	for i, p := range points {
+		if p.event == "" {
+			// A random moment in the first 3 s, or the first 90% of a run if shorter.
+			span := min(3*time.Second, full*9/10) - 50*time.Millisecond
+			p.delay = 50*time.Millisecond + time.Duration(p.frac*float64(max(span, 0)))
+		}
+		began := time.Now()
 		r := crashRun(t, fx, out, p)
+		if i == 0 {
+			full = time.Since(began)
+		}
 		state := inspectOutput(t, fx, out, want)
 		t.Logf("kill %d %-34s last stage %-16s exit %-6s output: %s", i+1, p, r.lastStage, r.exit, state)
 		if r.completed || state == stateComplete {
@@ -71,10 +82,10 @@ func TestReleaseSurvivesSIGKILL(t *testing.T) {
 	t.Logf("%d kills and a re-run in %v; %d staging directories were left by killed runs", len(points), time.Since(start).Round(time.Millisecond), len(staged))
 }
 
-// crashPoints: two kills at random times in the first 3 s (source, freeze, build), three a
-// few milliseconds into randomly chosen stages after the build, and one right after the
-// gate's end, around the final rename. The late one goes first so that the last run is cut
-// short and leaves no output in the way of the re-run.
+// crashPoints: one kill right after the gate's end, around the final rename (it goes first,
+// and times a whole run), three a few milliseconds into randomly chosen stages after the
+// build, and two at random times in the first 3 s (source, freeze, build), which leave no
+// output in the way of the re-run.
 func crashPoints(t *testing.T, rng *rand.Rand, stages []string) []killPoint {
 	t.Helper()
 	build := slices.Index(stages, "build")
@@ -88,7 +99,7 @@ func crashPoints(t *testing.T, rng *rand.Rand, stages []string) []killPoint {
 		points = append(points, killPoint{stage: s, event: "stage start", delay: time.Duration(rng.IntN(30)) * time.Millisecond})
 	}
 	for range 2 {
-		points = append(points, killPoint{delay: 50*time.Millisecond + time.Duration(rng.Int64N(int64(2950*time.Millisecond)))})
+		points = append(points, killPoint{frac: rng.Float64()})
 	}
 	return points
 }
