@@ -129,7 +129,15 @@ var attacks = []attack{
 			return err
 		}
 		defer f.Close()
-		return f.Truncate(hugeSize)
+		if err := f.Truncate(hugeSize); err != nil {
+			return err
+		}
+		fi, err := f.Stat()
+		if st, ok := fi.Sys().(*syscall.Stat_t); err != nil || !ok || st.Blocks*512 > 16<<20 {
+			os.Remove(c.abs(c.file.path))
+			return fmt.Errorf("this file system does not keep a truncated file sparse (%v)", err)
+		}
+		return nil
 	}},
 	{name: "traversal", about: "list it as ../NAME in manifest.json and SHA256SUMS and move it there (unsigned edit)", na: traversalNA(true), apply: func(c *attackCase) error {
 		return c.traverse(false)

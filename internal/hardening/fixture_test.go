@@ -218,9 +218,14 @@ func (f *fixture) releaseCLI() error {
 	return nil
 }
 
+// releaseInProcess makes a release with release.Run, the key loaded from its encrypted file.
 func (f *fixture) releaseInProcess(src, out, version string) error {
+	key, err := keys.Load(f.keyFile, keys.StaticPassword([]byte(f.password)))
+	if err != nil {
+		return err
+	}
 	log := slog.New(slog.NewJSONHandler(f.inprocLogs, nil))
-	_, err := release.Run(context.Background(), release.Input{Source: src, Out: out, Version: version, Key: f.key, Platforms: []string{platform}}, release.WithLogger(log))
+	_, err = release.Run(context.Background(), release.Input{Source: src, Out: out, Version: version, Key: key, Platforms: []string{platform}}, release.WithLogger(log))
 	if err != nil {
 		return fmt.Errorf("release %s: %w", version, err)
 	}
