@@ -281,6 +281,10 @@ func runMatrix(t *testing.T, fx *fixture, mx matrix, m *model) []*outcome {
 			}
 		}
 	}
+	dir, err := scratch()
+	if err != nil {
+		t.Fatal(err)
+	}
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range workers {
@@ -288,7 +292,7 @@ func runMatrix(t *testing.T, fx *fixture, mx matrix, m *model) []*outcome {
 			for i := range next {
 				j := jobs[i]
 				if j.o.na == "" {
-					runCase(fx, j.c, j.a, j.o, filepath.Join(root, "cases", fmt.Sprintf("%s-%d", filepath.Base(mx.dir), i)))
+					runCase(fx, j.c, j.a, j.o, filepath.Join(dir, "cases", fmt.Sprintf("%s-%d", filepath.Base(mx.dir), i)))
 				}
 			}
 		})

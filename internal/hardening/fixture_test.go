@@ -19,22 +19,28 @@ import (
 	"github.com/sentientos/reliquary/pipeline/release"
 )
 
-// root holds everything the package's tests share; TestMain removes it unless
-// RELIQUARY_HARDENING_KEEP is set (to inspect the releases and the cases).
-var root string
+// scratch is the directory everything the package's tests share lives in, made on first
+// use (so that fuzzing workers and helper processes leave nothing behind). TestMain removes
+// it unless RELIQUARY_HARDENING_KEEP is set, to inspect the releases and the cases.
+var (
+	scratchOnce sync.Once
+	scratchDir  string
+	scratchErr  error
+)
+
+func scratch() (string, error) {
+	scratchOnce.Do(func() { scratchDir, scratchErr = os.MkdirTemp("", "reliquary-hardening-") })
+	return scratchDir, scratchErr
+}
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "reliquary-hardening-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	root = dir
 	code := m.Run()
-	if os.Getenv("RELIQUARY_HARDENING_KEEP") != "" {
-		fmt.Fprintf(os.Stderr, "hardening: kept %s\n", dir)
-	} else {
-		os.RemoveAll(dir)
+	if scratchDir != "" {
+		if os.Getenv("RELIQUARY_HARDENING_KEEP") != "" {
+			fmt.Fprintf(os.Stderr, "hardening: kept %s\n", scratchDir)
+		} else {
+			os.RemoveAll(scratchDir)
+		}
 	}
 	os.Exit(code)
 }
@@ -81,7 +87,11 @@ func getFixture(t *testing.T) *fixture {
 	}
 	fxOnce.Do(func() {
 		start := time.Now()
-		fx, fxErr = newFixture(filepath.Join(root, "fixture"))
+		var dir string
+		if dir, fxErr = scratch(); fxErr != nil {
+			return
+		}
+		fx, fxErr = newFixture(filepath.Join(dir, "fixture"))
 		if fxErr == nil {
 			t.Logf("fixture: CLI built and three releases made in %v (CLI release %v)", time.Since(start).Round(time.Millisecond), fx.curDuration.Round(time.Millisecond))
 		}
