@@ -119,6 +119,10 @@ func (r *Reliquary) Promote(
 	// Password of an encrypted signing key.
 	// +optional
 	keyPassword *dagger.Secret,
+	// Public key (PEM) the candidate must be signed with (default: the public half of the
+	// signing key).
+	// +optional
+	candidateKey *dagger.File,
 ) (*Attested, error) {
 	img, err := r.pin(ctx)
 	if err != nil {
@@ -127,6 +131,10 @@ func (r *Reliquary) Promote(
 	c := withSigningKey(r.runtimeStage(img, dag.Directory()), signingKey, keyPassword).
 		WithMountedDirectory(inPath, bundle)
 	args := append([]string{"promote", inPath, "--version", version, "--out", workPath}, signingArgs(keyPassword)...)
+	if candidateKey != nil {
+		c = c.WithMountedFile(pubPath, candidateKey)
+		args = append(args, "--rc-key", pubPath)
+	}
 	c, err = run(ctx, uncached(c), args...)
 	if err != nil {
 		return nil, err
