@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"syscall"
 
 	"github.com/sentientos/reliquary/internal/atomicfile"
 	"github.com/sentientos/reliquary/internal/safepath"
@@ -72,9 +71,9 @@ func (b *Bundle) OpenListed(e Entry) (*os.File, fs.FileInfo, error) {
 }
 
 func (b *Bundle) openRegular(p string) (*os.File, fs.FileInfo, error) {
-	f, err := b.root.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	f, err := b.root.OpenFile(p, os.O_RDONLY|openNoFollow, 0)
 	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
+		if isSymlinkLoop(err) {
 			return nil, nil, fmt.Errorf("%s: %w (a symlink)", p, ErrNotRegular)
 		}
 		return nil, nil, err

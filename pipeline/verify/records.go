@@ -34,18 +34,49 @@ func (c linksCheck) Run(_ context.Context, s *Session) {
 		}
 		return
 	}
-	s.Claim(files...)
-	var opts []links.VerifyOption
-	if s.artifactsIntact() { // the gate just hashed them: spare in-toto a second read
-		opts = append(opts, links.WithHashed(links.FromArtifacts(s.Manifest.Artifacts)))
+	// in-toto hashes every file of the bundle for its inspection. Only let it when the
+	// artifacts are known good (their digests are handed over) and every other file is of a
+	// sane size, so a huge planted file cannot stall the gate.
+	if !s.artifactsIntact() || s.oversizedRecords() {
+		s.Claim(files...)
+		s.Add(Finding{Check: "links", File: bundle.LayoutFile, Status: Skip, Problem: ProblemNotChecked, Message: "not checked: the bundle already failed"})
+		return
 	}
-	res, err := links.Verify(s.Bundle.Dir, c.pubs, opts...)
+	res, err := links.Verify(s.Bundle.Dir, c.pubs, links.WithHashed(links.FromArtifacts(s.Manifest.Artifacts)))
 	if err != nil {
+		s.Claim(files...)
 		s.Add(failed(f, ProblemAttestation, "", "", err.Error(), "the supply-chain links do not match the bundle: do not use the release"))
 		return
 	}
+	c.claimUsed(s, files, res.Steps)
 	f.Status, f.Message = Pass, fmt.Sprintf("layout and links of steps %s verify", strings.Join(res.Steps, ", "))
 	s.Add(f)
+}
+
+// claimUsed accepts the layout, the link of every verified step by a trusted key, and the
+// record the stock in-toto verifier leaves when an auditor runs it in the bundle; any other
+// file under links/ is unexpected.
+func (c linksCheck) claimUsed(s *Session, files, steps []string) {
+	used := map[string]bool{bundle.LayoutFile: true}
+	for _, pub := range c.pubs {
+		k, err := links.KeyOf(pub)
+		if err != nil {
+			continue
+		}
+		for _, step := range steps {
+			used[links.LinkFile(step, k)] = true
+		}
+	}
+	for _, p := range files {
+		switch {
+		case used[p]:
+			s.Claim(p)
+		case strings.HasPrefix(p, links.InspectionName+".") && strings.HasSuffix(p, ".link"):
+			s.Add(Finding{Check: "links", File: p, Status: Pass, Message: "a stock in-toto inspection record (informational)"})
+		default:
+			s.Add(failed(Finding{Check: "links", File: p}, ProblemUnexpected, "not present", "present", "not a link of any step the layout names", "remove it, or re-download the bundle"))
+		}
+	}
 }
 
 // recordCheck verifies one optional signed statement: a DSSE bundle whose payload a

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/sentientos/reliquary/pipeline/bundle"
@@ -15,6 +16,7 @@ type Session struct {
 	Report   *Report
 
 	manifestSum [32]byte // sha256 of manifest.json as read, once the manifest is loaded
+	signer      string   // fingerprint of the trusted key that signed the manifest
 
 	mu        sync.Mutex
 	inventory map[string]bundle.Entry
@@ -84,4 +86,31 @@ func (s *Session) artifactsIntact() bool {
 	defer s.mu.Unlock()
 	c := s.Report.counts["artifact"]
 	return s.Manifest != nil && c != nil && c.Failed == 0 && c.Passed == len(s.Manifest.Artifacts)
+}
+
+// MaxRecordSize bounds every bundle file that is not an artifact (artifacts are bounded by
+// their manifest size): no record the pipeline writes comes near it.
+const MaxRecordSize = 256 << 20
+
+// oversizedRecords fails every non-artifact file over MaxRecordSize and reports whether
+// there was one.
+func (s *Session) oversizedRecords() bool {
+	listed := s.Manifest.Artifacts.ByPath()
+	found := false
+	for _, e := range s.sortedInventory() {
+		if _, ok := listed[e.Path]; ok || e.Size <= MaxRecordSize {
+			continue
+		}
+		found = true
+		s.Add(failed(Finding{Check: "inventory", File: e.Path}, ProblemSizeMismatch, fmt.Sprintf("at most %d bytes", MaxRecordSize), fmt.Sprint(e.Size),
+			"far larger than any record a release holds", "remove it, or re-download the bundle"))
+	}
+	return found
+}
+
+// signedBy records the fingerprint of the key that signed the manifest.
+func (s *Session) signedBy(fingerprint string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.signer = fingerprint
 }

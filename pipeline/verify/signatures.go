@@ -10,7 +10,6 @@ import (
 
 	"github.com/sentientos/reliquary/pipeline/attest"
 	"github.com/sentientos/reliquary/pipeline/bundle"
-	"github.com/sentientos/reliquary/pipeline/digest"
 	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/trust"
 )
@@ -82,12 +81,14 @@ func (c manifestSigCheck) Run(_ context.Context, s *Session) {
 		s.Add(openFailure(f, err))
 		return
 	}
-	if _, err := c.v.VerifyMessage(sig, s.manifestSum); err != nil {
+	fp, err := c.v.VerifyMessage(sig, s.manifestSum)
+	if err != nil {
 		s.Add(failed(f, ProblemBadSignature, "a signature over manifest.json (sha256:"+s.Report.ManifestSHA256+") by a trusted key", "", err.Error(),
 			"do not use this release: its manifest is not signed by a key you trust (check --key, or re-download the bundle)"))
 		return
 	}
 	s.Authenticated()
+	s.signedBy(fp)
 	s.Verified(bundle.ManifestSigFile, sig)
 	f.Status, f.Message = Pass, "manifest.json is signed by a trusted key"
 	s.Add(f)
@@ -167,32 +168,40 @@ func shardNumber(p string) int {
 }
 
 // keysCheck accounts for the release's trust bundle (keys/): the public keys it ships are
-// listed for convenience and never used as a root of trust.
+// never used as a root of trust, but they must be what they claim to be: public keys, and
+// exactly the key that signed this release, so that a user who picks one up from the
+// bundle gets the right one.
 type keysCheck struct{}
 
 func (keysCheck) Name() string { return "keys" }
 
 func (keysCheck) Run(_ context.Context, s *Session) {
-	for _, p := range s.Paths(func(p string) bool { return strings.HasPrefix(p, bundle.KeysDir+"/") }) {
-		msg := "shipped public key (informational: the gate trusts only --key)"
-		if path.Ext(p) != ".pub" {
-			s.Add(failed(Finding{Check: "keys", File: p}, ProblemUnexpected, "a .pub file", p, "keys/ holds only public keys (*.pub)", "remove it; never ship private key material"))
+	shipped := s.Paths(func(p string) bool { return strings.HasPrefix(p, bundle.KeysDir+"/") })
+	signer, found := s.signer, false
+	for _, p := range shipped {
+		f := Finding{Check: "keys", File: p}
+		data, err := s.Bundle.ReadFile(p, 64<<10)
+		if err != nil {
+			s.Add(openFailure(f, err))
 			continue
 		}
-		if data, err := s.Bundle.ReadFile(p, 64<<10); err == nil && strings.Contains(string(data), "PRIVATE KEY") {
-			s.Add(failed(Finding{Check: "keys", File: p}, ProblemUnexpected, "a public key", "private key material", "keys/ contains a private key", "rotate that key now and remove the file"))
-			continue
+		pub, err := keys.ParsePublic(data)
+		switch {
+		case path.Ext(p) != ".pub" || strings.Contains(string(data), "PRIVATE KEY"):
+			s.Add(failed(f, ProblemUnexpected, "a public key (*.pub)", p, "keys/ holds only public keys", "remove it; if it is private key material, rotate that key now"))
+		case err != nil:
+			s.Add(failed(f, ProblemMalformed, "a PEM public key", "", err.Error(), "re-download the bundle"))
+		case signer != "" && pub.Fingerprint() != signer:
+			s.Add(failed(f, ProblemUnexpected, "sha256:"+signer, "sha256:"+pub.Fingerprint(), "not the key that signed this release", "remove it, or re-download the bundle"))
+		default:
+			found = found || pub.Fingerprint() == signer
+			s.Add(Finding{Check: "keys", File: p, Status: Pass, Message: "the signing key's public half (informational: the gate trusts only --key)"})
 		}
-		s.Add(Finding{Check: "keys", File: p, Status: Pass, Message: msg, Actual: "sha256:" + fileSHA(s, p)})
 	}
-}
-
-func fileSHA(s *Session, p string) string {
-	data, err := s.Bundle.ReadFile(p, 64<<10)
-	if err != nil {
-		return ""
+	if signer != "" && !found && s.Has(bundle.ManifestSigFile) {
+		s.Add(failed(Finding{Check: "keys", File: bundle.KeysDir + "/"}, ProblemMissing, "sha256:"+signer, "missing",
+			"keys/ does not ship the key that signed this release", "re-download the bundle"))
 	}
-	return digest.Bytes(data)
 }
 
 func orDefault(s, def string) string {
