@@ -155,7 +155,12 @@ type reportCheck struct{}
 func (reportCheck) Name() string { return "report" }
 
 func (reportCheck) Run(_ context.Context, s *Session) {
-	if s.Has(bundle.VerificationFile) {
+	e, ok := s.inventory[bundle.VerificationFile]
+	switch {
+	case !ok:
+	case e.Type != bundle.TypeRegular:
+		s.Add(failed(Finding{Check: "report", File: bundle.VerificationFile}, ProblemNotRegular, "regular file", string(e.Type), fmt.Sprintf("is a %s; bundles hold only regular files", e.Type), "remove it"))
+	default:
 		s.Add(Finding{Check: "report", File: bundle.VerificationFile, Status: Pass, Message: "informational"})
 	}
 }
