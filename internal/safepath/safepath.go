@@ -38,7 +38,7 @@ func Check(p string) error {
 	}
 	for _, elem := range strings.Split(p, "/") {
 		if elem == ".." {
-			return fmt.Errorf("%w: %q climbs out with ..", ErrUnsafe, p)
+			return fmt.Errorf("%w: %q climbs out of the directory (a .. element)", ErrUnsafe, p)
 		}
 	}
 	if path.Clean(p) != p || p == "." {
