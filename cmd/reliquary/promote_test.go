@@ -120,7 +120,7 @@ func TestPromoteRefusesLeakedKey(t *testing.T) {
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)
 	dashes := strings.Repeat("-", 5) // never one literal: this test binary must not hold a key
-	key := dashes + "BEGIN EC PRIVATE KEY" + dashes + "\nMHcCAQEEIBkg\n" + dashes + "END EC PRIVATE KEY" + dashes + "\n"
+	key := dashes + "BEGIN EC " + "PRIVATE KEY" + dashes + "\nMHcCAQEEIBkg\n" + dashes + "END EC PRIVATE KEY" + dashes + "\n"
 	tw.WriteHeader(&tar.Header{Name: "deploy.pem", Mode: 0o644, Size: int64(len(key)), Typeflag: tar.TypeReg})
 	tw.Write([]byte(key))
 	tw.Close()

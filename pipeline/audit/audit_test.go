@@ -246,7 +246,7 @@ func TestContainsPrivateKey(t *testing.T) {
 		{"public key", armour("PUBLIC KEY", "\n", "MFkw"), false},
 		// A Go binary's string table names the markers without forming an armour line.
 		{"program text", "x509: EC PRIVATE KEY\x00-----BEGIN \x00PRIVATE KEY-----PRIVATE KEY BLOCK-----PuTTY-User-Key-File-", false},
-		{"marker in prose", "the line -----BEGIN EC PRIVATE KEY----- would start a key", false},
+		{"marker in prose", "the line -----BEGIN EC " + "PRIVATE KEY----- would start a key", false},
 		{"putty mid-line", "see PuTTY-User-Key-File-3: docs\n", false},
 	} {
 		got, err := audit.ContainsPrivateKey(strings.NewReader(tc.text))
