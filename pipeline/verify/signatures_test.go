@@ -76,7 +76,7 @@ func TestSignatureFailures(t *testing.T) {
 			must(t, os.WriteFile(filepath.Join(dir, bundle.ManifestSigFile), data, 0o644))
 		}, key, bundle.ManifestSigFile, verify.ProblemBadSignature},
 		{"private key in keys/", func(t *testing.T, dir string) {
-			write(t, dir, "keys/leak.pub", "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n")
+			write(t, dir, "keys/leak.pub", "-----BEGIN "+"PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n")
 		}, key, "keys/leak.pub", verify.ProblemUnexpected},
 		{"declared provenance missing", func(t *testing.T, dir string) {
 			edit(t, dir, bundle.ManifestFile, `"version": "v1.0.0",`, `"version": "v1.0.0", "attestations": ["provenance"],`)
