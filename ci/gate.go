@@ -21,9 +21,10 @@ type Verification struct {
 	Vsa *dagger.File
 }
 
-// Verify is the provenance gate: it recomputes every digest of the bundle, checks the
-// manifest signature, the provenance and the in-toto links against the trusted public key,
-// and fails, naming every problem, unless all of it holds. It runs offline and exits with the
+// Verify is the provenance gate: it fails unless the bundle is intact and signed by the key.
+//
+// It recomputes every digest of the bundle, checks the manifest signature, the provenance and
+// the in-toto links against the trusted public key, and names every problem it finds. It runs offline and exits with the
 // gate's exit code: 1 when the release must not be used, 2 when the input cannot be read.
 // +check
 func (r *Reliquary) Verify(

@@ -10,8 +10,9 @@ import (
 	layout "github.com/sentientos/reliquary/pipeline/bundle"
 )
 
-// Release runs the whole pipeline on a Go project: freeze, build, digest, sign and attest,
-// each stage in its own container. Its bundle is handed out only after the provenance gate
+// Release runs the whole pipeline on a Go project: freeze, build, digest, sign, attest.
+//
+// Each stage runs in its own container. Its bundle is handed out only after the provenance gate
 // passes: release ... bundle export --path=dist.
 // +cache="never"
 func (r *Reliquary) Release(
@@ -75,8 +76,9 @@ func (r *Reliquary) Release(
 	return s.Attest(ctx, invocationID)
 }
 
-// Replay is the auditor's check: it verifies the bundle, checks that the source is the tree
-// it attests, rebuilds with the parameters its provenance records (in a Go container, with an
+// Replay rebuilds a release from its source and compares every artifact: the auditor's check.
+//
+// It verifies the bundle, checks that the source is the tree it attests, rebuilds with the parameters its provenance records (in a Go container, with an
 // empty build cache) and compares every artifact. It fails, naming each artifact that
 // differs, unless all of them match. Returns the comparison.
 // +cache="never"
@@ -105,8 +107,9 @@ func (r *Reliquary) Replay(
 	return c.Stdout(ctx)
 }
 
-// Promote re-issues a verified release candidate under its final version without rebuilding:
-// the same artifact bytes, a new manifest, signature and provenance.
+// Promote re-issues a verified release candidate under its final version, without rebuilding.
+//
+// The artifacts keep their bytes; the manifest, signature and provenance are new.
 // +cache="never"
 func (r *Reliquary) Promote(
 	ctx context.Context,
@@ -152,9 +155,10 @@ type Benchmarks struct {
 	Table *dagger.File
 }
 
-// Benchmark runs the project's Go benchmarks against a baseline in one container (both sides
-// built once and measured interleaved on the same machine), and fails on a statistically
-// significant regression beyond the threshold.
+// Benchmark runs the project's Go benchmarks against a baseline and fails on a regression.
+//
+// Both sides run in one container, built once and measured interleaved on the same machine;
+// a statistically significant slowdown beyond the threshold fails.
 // +cache="never"
 func (r *Reliquary) Benchmark(
 	ctx context.Context,

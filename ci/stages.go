@@ -31,8 +31,10 @@ type Project struct {
 	Ref string
 }
 
-// Source selects the Go project to release: the first stage of a release, whose functions
-// are the next stages (source --dir=. freeze build digest sign --key=env://K attest bundle).
+// Source selects the Go project to release: the first stage.
+//
+// Its functions are the next stages: source ... freeze build digest sign --key=env://K attest
+// bundle.
 func (r *Reliquary) Source(
 	ctx context.Context,
 	// The project's source tree: the directory holding go.mod. .git and dist are left out,
@@ -96,7 +98,9 @@ type Frozen struct {
 	Work *dagger.Directory // +private
 }
 
-// Freeze checks that go.mod and go.sum are tidy and complete, downloads every module into
+// Freeze checks and records the dependency set (deps.lock.json) and pins the base images.
+//
+// It checks that go.mod and go.sum are tidy and complete, downloads every module into
 // the module cache (the only stage with network access to the module proxy), pins the base
 // images and writes deps.lock.json.
 func (p *Project) Freeze(ctx context.Context) (*Frozen, error) {
@@ -125,9 +129,11 @@ type Built struct {
 	Work *dagger.Directory // +private
 }
 
-// Build cross-compiles the project for every platform (CGO_ENABLED=0, -trimpath, no build
-// ID, version and commit stamped) with the module proxy off, and packages archives, an OCI
-// image of the binary and a docs bundle into artifacts/. Same source, same bytes.
+// Build compiles and packages the project for every platform, reproducibly.
+//
+// It cross-compiles (CGO_ENABLED=0, -trimpath, no build ID, version and commit stamped) with
+// the module proxy off, and packages archives, an OCI image of the binaries and a docs bundle
+// into artifacts/. Same source, same bytes.
 func (f *Frozen) Build(
 	ctx context.Context,
 	// Target platforms, OS/ARCH (default: the project's reliquary.yaml, else linux/amd64,
@@ -175,8 +181,9 @@ type Digested struct {
 	Work *dagger.Directory // +private
 }
 
-// Digest hashes every file of the release (SHA-256 and SHA-512) into manifest.json and
-// SHA256SUMS, recording the source, the base images and the attestations the gate will
+// Digest writes the immutability manifest (manifest.json) and SHA256SUMS.
+//
+// It hashes every file of the release (SHA-256 and SHA-512), recording the source, the base images and the attestations the gate will
 // require.
 func (b *Built) Digest(ctx context.Context) (*Digested, error) {
 	f := b.Frozen
@@ -211,9 +218,10 @@ type Signed struct {
 	Password *dagger.Secret // +private
 }
 
-// Sign checks the manifest against the files, then signs it (a Sigstore bundle, v0.3) and
-// adds the public key to keys/. The key is mounted as a file readable only by the stage's
-// user; it never enters the environment, the command line, a layer or the bundle.
+// Sign signs the manifest (a Sigstore bundle, v0.3) and ships the public key in keys/.
+//
+// The key is mounted as a file readable only by the stage's user; it never enters the
+// environment, the command line, a layer or the bundle.
 // +cache="never"
 func (d *Digested) Sign(
 	ctx context.Context,
@@ -242,9 +250,10 @@ type Attested struct {
 	Work *dagger.Directory // +private
 }
 
-// Attest writes the signed SLSA provenance (every artifact a subject, the base images as
-// resolved dependencies, the commit time as the build time), the signed in-toto links and
-// the layout, with the key given to sign.
+// Attest writes the signed SLSA provenance, in-toto links and layout, with the signing key.
+//
+// Every artifact is a subject, the commit time is the build time, and the key is the one
+// given to sign.
 // +cache="never"
 func (s *Signed) Attest(
 	ctx context.Context,
@@ -271,8 +280,9 @@ func (s *Signed) Attest(
 	return &Attested{Tools: f.Project.Tools, Images: f.Images, Work: c.Directory(workPath)}, nil
 }
 
-// Bundle runs the provenance gate on the finished release with the public keys it was signed
-// with, and returns the bundle only if the gate passes.
+// Bundle returns the finished release bundle, only if the provenance gate passes.
+//
+// The gate runs with the public keys the release was signed with.
 func (a *Attested) Bundle(ctx context.Context) (*dagger.Directory, error) {
 	pubs, err := a.Work.Glob(ctx, layout.KeysDir+"/*.pub")
 	if err != nil || len(pubs) == 0 {
