@@ -110,7 +110,7 @@ func (p *Project) Freeze(ctx context.Context) (*Frozen, error) {
 	}
 	c := p.Tools.goStage(img, p.Source).WithMountedDirectory(workPath, dag.Directory())
 	c, err = run(ctx, c, "freeze", srcPath, "--out", path.Join(workPath, layout.DepsLockFile),
-		"--image", img.Go, "--image", img.Runtime)
+		"--image", img.Toolchain, "--image", img.Runtime)
 	if err != nil {
 		return nil, err
 	}

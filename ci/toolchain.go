@@ -33,11 +33,10 @@ const (
 const builderDagger = "https://reliquary.dev/builders/dagger/v1"
 
 // Images are the base images of a release, pinned by digest: every container of the release
-// is made from these references, and the same references go into the manifest and the
-// provenance.
+// is made from these references, and freeze records them in deps.lock.json.
 type Images struct {
 	// Go toolchain image, NAME@sha256:HEX.
-	Go string
+	Toolchain string
 	// Runtime image, NAME@sha256:HEX.
 	Runtime string
 }
@@ -49,7 +48,7 @@ func (r *Reliquary) pin(ctx context.Context) (*Images, error) {
 	if err != nil {
 		return nil, fmt.Errorf("go image: %w", err)
 	}
-	img := &Images{Go: goRef}
+	img := &Images{Toolchain: goRef}
 	img.Runtime, err = r.pinOne(ctx, r.RuntimeImage, r.RuntimeImageTarball)
 	if err != nil {
 		return nil, fmt.Errorf("runtime image: %w", err)
@@ -60,7 +59,7 @@ func (r *Reliquary) pin(ctx context.Context) (*Images, error) {
 // unpinned names the configured images as given, for stages whose result does not record
 // them (verify): no registry round trip.
 func (r *Reliquary) unpinned() *Images {
-	return &Images{Go: r.GoImage, Runtime: r.RuntimeImage}
+	return &Images{Toolchain: r.GoImage, Runtime: r.RuntimeImage}
 }
 
 func (r *Reliquary) pinOne(ctx context.Context, ref string, tarball *dagger.File) (string, error) {
@@ -132,7 +131,7 @@ func (r *Reliquary) goBase(img *Images) *dagger.Container {
 	case r.GoImageTarball != nil:
 		c = dag.Container().Import(r.GoImageTarball)
 	case img != nil:
-		c = dag.Container().From(img.Go)
+		c = dag.Container().From(img.Toolchain)
 	default:
 		c = dag.Container().From(r.GoImage)
 	}

@@ -222,6 +222,41 @@ func TestModuleIsDocumented(t *testing.T) {
 	}
 }
 
+// The generated client of a module that depends on this one (ci/tests, any user's module)
+// names a private field after each of our fields and a variable after each argument,
+// lower-cased: a name that becomes a Go keyword ("Go" -> "go") breaks that codegen.
+func TestNamesSurviveDependentCodegen(t *testing.T) {
+	m := parseModule(t)
+	check := func(what, name string) {
+		lower := strings.ToLower(name[:1]) + name[1:]
+		if token.IsKeyword(lower) {
+			t.Errorf("%s (%s): becomes the Go keyword %q in a dependent module's generated client", what, name, lower)
+		}
+	}
+	for name, fn := range m.api() {
+		check("function", fn.Name.Name)
+		for _, p := range fn.Type.Params.List {
+			for _, n := range p.Names {
+				check(name+" argument", n.Name)
+			}
+		}
+	}
+	for _, f := range m.files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			if ts, ok := n.(*ast.TypeSpec); ok && ast.IsExported(ts.Name.Name) {
+				if st, ok := ts.Type.(*ast.StructType); ok {
+					for _, fld := range st.Fields.List {
+						for _, n := range fld.Names {
+							check("field "+ts.Name.Name+"."+n.Name, n.Name)
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
+}
+
 // Functions that take a secret sign something, and signing must happen now, not be replayed
 // from the cache; the exec inside must also differ each time (FACTS: identical execs are
 // cached even under +cache="never").
