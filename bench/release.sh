@@ -68,6 +68,14 @@ else
   cp -r "$project"/. "$src"/ && chmod -R u+w "$src" # the module cache's copies are read-only
 fi
 rm -rf "$src/.git" "$src/dist"
+# reliquary's freeze refuses an untidy go.sum (many published modules carry stale lines):
+# tidy the copy, offline, so both tools build the same, frozen dependency set.
+tidied=""
+if ! (cd "$src" && GOPROXY=off go mod tidy -diff >/dev/null 2>&1); then
+  (cd "$src" && GOPROXY=off GOFLAGS=-mod=mod go mod tidy >/dev/null 2>&1) ||
+    { echo "$project: go mod tidy fails offline: put its dependencies in the module cache first (go mod download, and go mod tidy in a copy)" >&2; exit 2; }
+  tidied=" (go.mod/go.sum were not tidy: the copy was tidied)"
+fi
 git_env=(env GIT_AUTHOR_DATE=$commit_date GIT_COMMITTER_DATE=$commit_date GIT_AUTHOR_NAME=bench
   GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com)
 (cd "$src" && git init -q && git add -A && "${git_env[@]}" git commit -qm "release $version" && git tag $version &&
@@ -158,7 +166,7 @@ run_goreleaser() { # LABEL GOCACHE
 }
 
 echo "machine: $(nproc) cores; before: $(uptime | sed 's/.*load/load/')"
-echo "project: $project ($(echo $mains | wc -w) main packages: $(echo $mains | tr '\n' ' ')); platforms $platforms"
+echo "project: $project$tidied; $(echo $mains | wc -w) main packages: $(echo $mains | tr '\n' ' '); platforms $platforms"
 echo "reliquary $(cd "$here" && git rev-parse --short HEAD); $("$goreleaser" --version 2>&1 | grep -m1 GitVersion | tr -s ' '); cosign $("$cosign" version 2>&1 | grep -m1 GitVersion | tr -s ' ' | cut -d' ' -f2); $(go version | cut -d' ' -f3); network: ${netns[*]:-not isolated (unshare -n unavailable)}, GOPROXY=off"
 
 rm -rf "$work/gocache-reliquary" "$work/gocache-goreleaser"
