@@ -24,8 +24,9 @@ type Verification struct {
 // Verify is the provenance gate: it fails unless the bundle is intact and signed by the key.
 //
 // It recomputes every digest of the bundle, checks the manifest signature, the provenance and
-// the in-toto links against the trusted public key, and names every problem it finds. It runs offline and exits with the
-// gate's exit code: 1 when the release must not be used, 2 when the input cannot be read.
+// the in-toto links against the trusted public key, and names every problem it finds. It runs
+// offline and exits with the gate's exit code: 1 when the release must not be used, 2 when the
+// input cannot be read. It prints the gate's report; verification returns it as files.
 // +check
 func (r *Reliquary) Verify(
 	ctx context.Context,
@@ -35,6 +36,24 @@ func (r *Reliquary) Verify(
 	// The trusted public key (PEM) the release must be signed with (default: release.pub at
 	// the repository root).
 	// +defaultPath="/release.pub"
+	publicKey *dagger.File,
+) (string, error) {
+	v, err := r.Verification(ctx, bundle, publicKey)
+	if err != nil {
+		return "", err
+	}
+	return v.Summary, nil
+}
+
+// Verification runs the provenance gate, as verify does, and returns its report as files.
+//
+// The JSON report (verification.json) and an unsigned SLSA verification summary, for CI
+// artifacts: verification --bundle=dist --public-key=release.pub report export --path=verification.json.
+func (r *Reliquary) Verification(
+	ctx context.Context,
+	// The release bundle to check.
+	bundle *dagger.Directory,
+	// The trusted public key (PEM) the release must be signed with.
 	publicKey *dagger.File,
 ) (*Verification, error) {
 	c := r.runtimeStage(r.unpinned(), dag.Directory()).

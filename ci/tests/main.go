@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -170,12 +171,23 @@ func (t *Tests) ReleaseVerifies(ctx context.Context) error {
 			return fmt.Errorf("bundle lacks %s (has %v)", want, entries)
 		}
 	}
-	summary, err := t.module("").Verify(dagger.ReliquaryVerifyOpts{Bundle: b, PublicKey: key.pub}).Summary(ctx)
+	summary, err := t.module("").Verify(ctx, dagger.ReliquaryVerifyOpts{Bundle: b, PublicKey: key.pub})
 	if err != nil {
 		return fmt.Errorf("verify of a fresh release failed: %w", err)
 	}
-	if summary == "" {
-		return errors.New("verify passed without a report")
+	if !strings.HasPrefix(summary, "VERIFIED") {
+		return fmt.Errorf("verify passed without the gate's verdict: %q", summary)
+	}
+	report, err := t.module("").Verification(b, key.pub).Report().Contents(ctx)
+	if err != nil {
+		return fmt.Errorf("verification report: %w", err)
+	}
+	var r struct {
+		Verified      bool `json:"verified"`
+		Authenticated bool `json:"authenticated"`
+	}
+	if err := json.Unmarshal([]byte(report), &r); err != nil || !r.Verified || !r.Authenticated {
+		return fmt.Errorf("verification.json does not say verified and authenticated (%v): %s", err, report)
 	}
 	return nil
 }
@@ -194,7 +206,7 @@ func (t *Tests) TamperFails(ctx context.Context) error {
 	}
 	target := arts[0]
 	tampered := t.flipByte(b, target)
-	_, err = t.module("").Verify(dagger.ReliquaryVerifyOpts{Bundle: tampered, PublicKey: key.pub}).Summary(ctx)
+	_, err = t.module("").Verify(ctx, dagger.ReliquaryVerifyOpts{Bundle: tampered, PublicKey: key.pub})
 	if err == nil {
 		return fmt.Errorf("verify accepted a bundle with one byte of %s flipped", target)
 	}
@@ -252,7 +264,7 @@ func (t *Tests) WrongKeyFails(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.module("").Verify(dagger.ReliquaryVerifyOpts{Bundle: t.release(key, ""), PublicKey: other.pub}).Summary(ctx)
+	_, err = t.module("").Verify(ctx, dagger.ReliquaryVerifyOpts{Bundle: t.release(key, ""), PublicKey: other.pub})
 	if err == nil {
 		return errors.New("verify accepted a release signed with another key")
 	}
@@ -354,7 +366,7 @@ func (t *Tests) StagesChain(ctx context.Context) error {
 		Sign(key.secret).
 		Attest().
 		Bundle()
-	_, err = t.module("").Verify(dagger.ReliquaryVerifyOpts{Bundle: b, PublicKey: key.pub}).Summary(ctx)
+	_, err = t.module("").Verify(ctx, dagger.ReliquaryVerifyOpts{Bundle: b, PublicKey: key.pub})
 	return err
 }
 
