@@ -61,7 +61,7 @@ func (t *Trail) Run(ctx context.Context, stage string, fn func(context.Context) 
 	start := t.now()
 	t.log.InfoContext(ctx, "stage start", "stage", stage)
 	step, err := fn(ctx)
-	rec := Record{Stage: stage, Start: start.UTC(), End: t.now().UTC(), Command: step.Command, Inputs: step.Inputs, Outputs: step.Outputs, Status: "ok"}
+	rec := Finished(stage, start, t.now(), step)
 	if err != nil {
 		rec.Status, rec.Error = "failed", err.Error()
 	}
