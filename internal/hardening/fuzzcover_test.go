@@ -55,6 +55,8 @@ var parsers = map[string]string{
 	"pipeline/freeze.parseTidyDiff":   "pipeline/freeze.FuzzParseTidyDiff",
 	"pipeline/build.ParsePlatform":    "pipeline/build.FuzzParsePlatform",
 	"pipeline/audit.ParseDaggerJSON":  "pipeline/audit.FuzzParseDaggerJSON",
+	"pipeline/trail.ParseRecord":      "pipeline/trail.FuzzParseRecord",
+	"pipeline/trail.ReadRecord":       "pipeline/trail.FuzzParseRecord", // a bounded read, then ParseRecord
 	"internal/strictjson.ReadLimited": "-a bounded read: it parses nothing",
 	"pipeline/digest.Reader":          "-hashes a stream: it parses nothing",
 }
