@@ -194,39 +194,15 @@ func Summary(report *verify.Report, verifierID string, at time.Time, resource st
 // auditor can verify an old release; rotate keys by cutting new releases, not by expiry.
 func layoutExpiry(release time.Time) time.Time { return release.AddDate(10, 0, 0) }
 
-// precedingLinks turns the trail's freeze and build records into in-toto steps and links, so
-// the layout chains source -> freeze -> build -> digest: an artifact that changed after the
-// build, or that the build did not make, fails the link check.
+// precedingLinks turns the trail's freeze and build (and bench) records into in-toto steps
+// and links, so the layout chains source -> freeze -> build -> digest: an artifact that
+// changed after the build, or that the build did not make, fails the link check.
 func (r *run) precedingLinks() ([]links.Step, []links.Link, error) {
-	byStage := map[string]trail.Record{}
+	var recs []trail.Record
 	for _, rec := range r.trail.Records() {
-		byStage[rec.Stage] = rec
-	}
-	steps := []links.Step{
-		{Name: "freeze", Command: byStage["freeze"].Command, Inputs: []links.Input{links.External("go.mod"), links.External("go.sum")}, Outputs: []string{bundle.DepsLockFile}},
-		{Name: "build", Command: byStage["build"].Command, Inputs: []links.Input{links.FromStep(bundle.DepsLockFile, "freeze"), links.External("source-tree")}, Outputs: []string{bundle.ArtifactsDir + "/*"}},
-	}
-	if rec, ok := byStage["bench"]; ok && rec.Status == "ok" {
-		steps = append(steps, links.Step{Name: "bench", Command: rec.Command, Inputs: []links.Input{links.External("*")}, Outputs: []string{bundle.BenchFile, bundle.BenchSigFile}})
-	}
-	var out []links.Link
-	for _, st := range steps {
-		rec := byStage[st.Name]
-		l, err := links.Record(st.Name, trailFiles(rec.Inputs), trailFiles(rec.Outputs), links.WithCommand(rec.Command...))
-		if err != nil {
-			return nil, nil, fmt.Errorf("record the %s link: %w", st.Name, err)
-		}
-		out = append(out, l)
-	}
-	return steps, out, nil
-}
-
-func trailFiles(files []trail.File) links.Files {
-	out := links.Files{}
-	for _, f := range files {
-		if f.SHA256 != "" {
-			out[f.Path] = f.SHA256
+		if links.IsRecordedStep(rec.Stage) && rec.Status == "ok" { // a skipped bench is no step
+			recs = append(recs, rec)
 		}
 	}
-	return out
+	return links.Recorded(recs)
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sentientos/reliquary/internal/gitlog"
-	"github.com/sentientos/reliquary/pipeline/artifact"
 	"github.com/sentientos/reliquary/pipeline/build"
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/digest"
@@ -54,7 +53,7 @@ func (r *run) describe(ctx context.Context) (*sourceInfo, error) {
 		if src.TreeDigest, err = source.TreeDigest(r.in.Source, source.DefaultExcludes); err != nil {
 			return trail.Step{}, err
 		}
-		return trail.Step{Command: []string{"git", "rev-parse", "HEAD"}, Outputs: []trail.File{{Path: "source-tree", SHA256: strings.TrimPrefix(src.TreeDigest, "sha256:")}}}, nil
+		return trail.Step{Command: []string{"git", "rev-parse", "HEAD"}, Outputs: []trail.File{{Path: trail.SourceTree, SHA256: strings.TrimPrefix(src.TreeDigest, "sha256:")}}}, nil
 	})
 	return &src, err
 }
@@ -126,11 +125,7 @@ func (r *run) freeze(ctx context.Context) (*freeze.Lock, error) {
 			return trail.Step{}, err
 		}
 		lock = l
-		return trail.Step{
-			Command: []string{"reliquary", "freeze", "."},
-			Inputs:  []trail.File{{Path: "go.mod", SHA256: hexOf(l.Files.GoMod)}, {Path: "go.sum", SHA256: hexOf(l.Files.GoSum)}},
-			Outputs: filesOf(r.stage, bundle.DepsLockFile),
-		}, nil
+		return trail.FreezeStep([]string{"reliquary", "freeze", "."}, l, out), nil
 	})
 	return lock, err
 }
@@ -144,11 +139,7 @@ func (r *run) build(ctx context.Context, src *sourceInfo, lock *freeze.Lock) (*b
 		if err != nil {
 			return trail.Step{}, err
 		}
-		return trail.Step{
-			Command: buildCommand(r.in, src),
-			Inputs:  append([]trail.File{{Path: "source-tree", SHA256: hexOf(src.TreeDigest)}}, filesOf(r.stage, bundle.DepsLockFile)...),
-			Outputs: artifactFiles(out.Artifacts),
-		}, nil
+		return trail.BuildStep(buildCommand(r.in, src), src.TreeDigest, filepath.Join(r.stage, bundle.DepsLockFile), out.Artifacts), nil
 	})
 	return out, err
 }
@@ -242,27 +233,8 @@ func baseImages(refs []string) []bundle.Image {
 	return out
 }
 
-func artifactFiles(l artifact.List) []trail.File {
-	out := make([]trail.File, 0, len(l))
-	for _, a := range l {
-		out = append(out, trail.File{Path: a.Path, SHA256: a.Digest.SHA256})
-	}
-	return out
-}
-
-// filesOf hashes bundle files for the trail; a file that cannot be read is recorded
-// without a digest rather than failing a stage that already succeeded.
-func filesOf(dir string, paths ...string) []trail.File {
-	out := make([]trail.File, 0, len(paths))
-	for _, p := range paths {
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
-		f := trail.File{Path: p}
-		if err == nil {
-			f.SHA256 = digest.Bytes(data)
-		}
-		out = append(out, f)
-	}
-	return out
-}
-
-func hexOf(d string) string { return strings.TrimPrefix(d, "sha256:") }
+// filesOf and artifactFiles are the trail's, which the stand-alone stages share.
+var (
+	filesOf       = trail.FilesOf
+	artifactFiles = trail.ArtifactFiles
+)
