@@ -12,6 +12,7 @@ import (
 	"github.com/sentientos/reliquary/pipeline/attest"
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/links"
+	"github.com/sentientos/reliquary/pipeline/trail"
 )
 
 // attestFlags are the provenance facts a manifest may not carry. Each fills a gap in the
@@ -22,10 +23,12 @@ type attestFlags struct {
 	at                    *string
 	validity              *time.Duration
 	platforms             stringList
+	records               fileList
 }
 
 // runAttest writes DIR's SLSA provenance (provenance.sigstore.json and its shards), then the
-// in-toto links of the digest, sign and attest steps and the layout. stdout lists the files.
+// in-toto links of the digest, sign and attest steps and the layout, preceded by the freeze
+// and build links of the stage records given. stdout lists the files.
 func runAttest(_ context.Context, cli *cliEnv, args []string) error {
 	fs := newFlagSet(cli, "attest", "DIR")
 	kf := addKeyFlags(fs)
@@ -39,6 +42,7 @@ func runAttest(_ context.Context, cli *cliEnv, args []string) error {
 		validity:   fs.Duration("layout-validity", 365*24*time.Hour, "how long after the build time the in-toto layout stays valid"),
 	}
 	fs.Var(&af.platforms, "platform", "os/arch built (repeatable; default: the platforms of the manifest's artifacts)")
+	fs.Var(&af.records, "stage-record", "a record 'reliquary freeze/build --record FILE' left: link that stage, chained source -> freeze -> build -> digest (repeatable; give both or neither)")
 	pos, err := fs.parse(args, 1)
 	if err != nil {
 		return err
@@ -60,11 +64,17 @@ func runAttest(_ context.Context, cli *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The records are checked before anything is written, so a refused record leaves the
+	// bundle as it was.
+	preceded, err := af.preceded(dir, m)
+	if err != nil {
+		return err
+	}
 	prov, err := attest.Write(dir, in, key)
 	if err != nil {
 		return usageError(err)
 	}
-	set, err := links.BundleSet(dir, m, at.Add(*af.validity))
+	set, err := links.BundleSet(dir, m, at.Add(*af.validity), preceded)
 	if err != nil {
 		return usageError(err)
 	}
@@ -183,3 +193,39 @@ func toolchainOf(s string) attest.Toolchain {
 }
 
 func isLetter(r rune) bool { return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' }
+
+// recordedStages are the stages whose records attest takes: those that write one.
+var recordedStages = map[string]bool{links.StepFreeze: true, links.StepBuild: true}
+
+// preceded reads --stage-record files and turns them into the steps before digest, after
+// checking them against the bundle at dir and its manifest m.
+func (af attestFlags) preceded(dir string, m *bundle.Manifest) (links.BundleOption, error) {
+	recs := make([]trail.Record, 0, len(af.records))
+	for _, f := range af.records {
+		if err := checkRecordPath("--stage-record", f, dir); err != nil {
+			return nil, err
+		}
+		rec, err := trail.ReadRecord(f)
+		if err != nil {
+			return nil, usageError(err)
+		}
+		if !recordedStages[rec.Stage] {
+			return nil, usagef("--stage-record %s: a record of stage %q: attest takes the records of freeze and build", f, rec.Stage)
+		}
+		recs = append(recs, rec)
+	}
+	steps, recorded, err := links.Recorded(recs)
+	if err == nil {
+		err = links.CheckRecorded(dir, m, recs)
+	}
+	if err != nil {
+		return nil, usageError(fmt.Errorf("--stage-record %s: %w", strings.Join(af.records, ", "), err))
+	}
+	return links.Preceded(steps, recorded), nil
+}
+
+// fileList is a repeatable flag of file names, taken whole (a name may hold a comma).
+type fileList []string
+
+func (l *fileList) String() string     { return strings.Join(*l, " ") }
+func (l *fileList) Set(v string) error { *l = append(*l, v); return nil }

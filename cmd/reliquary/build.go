@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/sentientos/reliquary/pipeline/build"
 	"github.com/sentientos/reliquary/pipeline/freeze"
+	"github.com/sentientos/reliquary/pipeline/source"
+	"github.com/sentientos/reliquary/pipeline/trail"
 )
 
 // buildFlags are the flags of `reliquary build` that become build.Options.
@@ -31,6 +34,7 @@ func runBuild(ctx context.Context, cli *cliEnv, args []string) error {
 		epoch:     fs.String("source-date-epoch", "", "commit time in Unix seconds (default: $SOURCE_DATE_EPOCH, else git HEAD's time)"),
 		parallel:  fs.Int("parallel", 0, "concurrent go builds (default: GOMAXPROCS)"),
 	}
+	record := fs.String("record", "", recordUsage+" (needs --lock)")
 	asJSON := fs.Bool("json", false, "print the full build record (commands, environment, toolchain, artifacts) as JSON")
 	var platforms stringList
 	fs.Var(&platforms, "platforms", "os/arch list, comma-separated or repeated (default: reliquary.yaml's, else linux/amd64,linux/arm64,darwin/arm64,windows/amd64)")
@@ -41,6 +45,11 @@ func runBuild(ctx context.Context, cli *cliEnv, args []string) error {
 	if *version == "" || *out == "" {
 		return usagef("--version and --out are required")
 	}
+	start := time.Now()
+	tree, err := recordedTree(*record, *bf.lockFile, *out, pos[0])
+	if err != nil {
+		return err
+	}
 	opts, err := bf.options(cli)
 	if err != nil {
 		return err
@@ -48,6 +57,11 @@ func runBuild(ctx context.Context, cli *cliEnv, args []string) error {
 	res, err := build.Run(ctx, build.Input{Source: pos[0], Version: *version, Commit: *commit, Platforms: platforms, OutDir: *out}, opts...)
 	if err != nil {
 		return usageError(err)
+	}
+	if *record != "" {
+		if err := writeStageRecord(*record, "build", start, trail.BuildStep(os.Args, tree, *bf.lockFile, res.Artifacts)); err != nil {
+			return err
+		}
 	}
 	for _, s := range res.Skipped {
 		cli.log.Warn("build: skipped", "what", s.What, "reason", s.Reason)
@@ -93,4 +107,23 @@ func (f buildFlags) options(cli *cliEnv) ([]build.Option, error) {
 		opts = append(opts, build.WithLock(l))
 	}
 	return opts, nil
+}
+
+// recordedTree checks --record's needs and, when it is set, digests the source tree before
+// the build reads it, as the release runner does.
+func recordedTree(record, lockFile, out, src string) (string, error) {
+	if record == "" {
+		return "", nil
+	}
+	if lockFile == "" {
+		return "", usagef("--record needs --lock: the build's link consumes the freeze stage's deps.lock.json")
+	}
+	if err := checkRecordPath("--record", record, out); err != nil {
+		return "", err
+	}
+	tree, err := source.TreeDigest(src, source.DefaultExcludes)
+	if err != nil {
+		return "", usageError(fmt.Errorf("build: digest the source tree: %w", err))
+	}
+	return tree, nil
 }

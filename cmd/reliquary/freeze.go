@@ -4,14 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/sentientos/reliquary/pipeline/freeze"
+	"github.com/sentientos/reliquary/pipeline/trail"
 )
+
+// recordUsage is the help of --record, which freeze and build share.
+const recordUsage = "after success, write this stage's record (command, inputs, outputs with SHA-256) to FILE, outside the bundle, for 'reliquary attest --stage-record FILE'"
 
 func runFreeze(ctx context.Context, cli *cliEnv, args []string) error {
 	fs := newFlagSet(cli, "freeze", "DIR")
 	out := fs.String("out", "deps.lock.json", "where to write the lock file")
 	modCache := fs.String("mod-cache", "", "download modules into this GOMODCACHE (default: the go command's)")
+	record := fs.String("record", "", recordUsage)
 	var images, allow stringList
 	fs.Var(&images, "image", "a base image that must be pinned by digest, name@sha256:... (repeatable)")
 	fs.Var(&allow, "allow", fmt.Sprintf("waive a check, with a real reason: one of %v (repeatable)", freeze.Allowable()))
@@ -19,6 +28,12 @@ func runFreeze(ctx context.Context, cli *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Where the bundle is is not freeze's to know (--out is often DIR/deps.lock.json, but
+	// need not be): build and attest refuse a record inside the bundle.
+	if *record != "" && filepath.Clean(*record) == filepath.Clean(*out) {
+		return usagef("--record and --out are the same file, %s", *out)
+	}
+	start := time.Now()
 	opts := []freeze.Option{freeze.WithLogger(cli.log)}
 	for _, a := range allow {
 		opts = append(opts, freeze.Allow(freeze.Check(a)))
@@ -39,7 +54,42 @@ func runFreeze(ctx context.Context, cli *cliEnv, args []string) error {
 	if err := lock.WriteFile(*out); err != nil {
 		return usageError(err)
 	}
+	if err := writeStageRecord(*record, "freeze", start, trail.FreezeStep(os.Args, lock, *out)); err != nil {
+		return err
+	}
 	cli.log.Info("frozen", "dir", pos[0], "modules", len(lock.Modules), "toolchain", lock.Toolchain.Local)
 	fmt.Fprintf(cli.stdout, "%s %s\n", *out, lock.Digest)
+	return nil
+}
+
+// checkRecordPath refuses a stage record inside the bundle: the bundle holds what is
+// released, and a record there would be digested as an artifact no stage made.
+func checkRecordPath(flag, record, bundleDir string) error {
+	if record == "" {
+		return nil
+	}
+	rec, err := filepath.Abs(record)
+	if err != nil {
+		return usageError(err)
+	}
+	dir, err := filepath.Abs(bundleDir)
+	if err != nil {
+		return usageError(err)
+	}
+	if rel, err := filepath.Rel(dir, rec); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return usagef("%s %s is inside the bundle %s: keep stage records elsewhere (they are handed to 'reliquary attest --stage-record', not released)", flag, record, bundleDir)
+	}
+	return nil
+}
+
+// writeStageRecord writes what the stage did to record, when asked to. The command is the
+// process's own argv, so the link says exactly what ran.
+func writeStageRecord(record, stage string, start time.Time, step trail.Step) error {
+	if record == "" {
+		return nil
+	}
+	if err := trail.WriteRecord(record, trail.Finished(stage, start, time.Now(), step)); err != nil {
+		return usageError(err)
+	}
 	return nil
 }
