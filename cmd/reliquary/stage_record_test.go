@@ -15,6 +15,7 @@ import (
 	"github.com/sentientos/reliquary/pipeline/digest"
 	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/links"
+	"github.com/sentientos/reliquary/pipeline/links/linkstest"
 	"github.com/sentientos/reliquary/pipeline/trail"
 )
 
@@ -118,33 +119,10 @@ func TestStageByStageRelease(t *testing.T) {
 	t.Run("artifact changed after build", func(t *testing.T) { testChangedAfterBuild(t, r) })
 	t.Run("records refused", func(t *testing.T) { testRecordsRefused(t, r) })
 	t.Run("stock in-toto", func(t *testing.T) {
-		tool := stockInTotoCLI(t)
-		cmd := exec.Command(tool, "verify", "-l", bundle.LayoutFile, "-k", r.prefix+".pub", "-d", bundle.LinksDir)
-		cmd.Dir, cmd.Env = r.dir, append(os.Environ(), "HOME="+t.TempDir())
-		if out, err := cmd.CombinedOutput(); err != nil {
+		if out, err := linkstest.StockVerify(t, linkstest.StockInToto(t), r.dir, r.prefix+".pub"); err != nil {
 			t.Fatalf("stock in-toto rejected the stage-by-stage release: %v\n%s", err, out)
 		}
 	})
-}
-
-// stockInToto finds in-toto-golang's CLI ($RELIQUARY_INTOTO, /work/tools/bin, PATH); it is
-// missing is a skip, or a failure when RELIQUARY_REQUIRE_INTEROP=1 (CI).
-func stockInTotoCLI(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("RELIQUARY_INTOTO"); p != "" {
-		return p
-	}
-	for _, name := range []string{"/work/tools/bin/in-toto-golang", "in-toto-golang", "in-toto"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	const missing = "stock in-toto CLI not found: set RELIQUARY_INTOTO or install github.com/in-toto/in-toto-golang@v0.11.0"
-	if os.Getenv("RELIQUARY_REQUIRE_INTEROP") == "1" {
-		t.Fatal(missing)
-	}
-	t.Skip(missing)
-	return ""
 }
 
 // copyBundle copies the release's bundle, for a test that changes it.

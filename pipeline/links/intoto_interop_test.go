@@ -1,56 +1,20 @@
 package links_test
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	intoto "github.com/in-toto/in-toto-golang/in_toto"
+
+	"github.com/sentientos/reliquary/pipeline/links/linkstest"
 )
 
-// stockInToto finds in-toto-golang's CLI: $RELIQUARY_INTOTO, /work/tools/bin, then PATH (the
-// binary `go install github.com/in-toto/in-toto-golang@v0.11.0` makes is named in-toto-golang).
-func stockInToto(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("RELIQUARY_INTOTO"); p != "" {
-		return p
-	}
-	for _, name := range []string{"in-toto-golang", "in-toto"} {
-		if p := filepath.Join("/work/tools/bin", name); isExecutable(p) {
-			return p
-		}
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	const missing = "stock in-toto CLI not found: set RELIQUARY_INTOTO or install github.com/in-toto/in-toto-golang@v0.11.0 (CI does)"
-	if os.Getenv("RELIQUARY_REQUIRE_INTEROP") == "1" {
-		t.Fatal(missing)
-	}
-	t.Skip(missing)
-	return ""
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-}
-
-// stockVerify runs `in-toto verify` the documented way: from the bundle root, so that the
-// inspection sees the bundle's files.
-func stockVerify(t *testing.T, tool, dir, pub string) (string, error) {
-	t.Helper()
-	cmd := exec.Command(tool, "verify", "-l", "links/root.layout", "-k", pub, "-d", "links")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
-}
+var (
+	stockInToto = linkstest.StockInToto
+	stockVerify = linkstest.StockVerify
+)
 
 func TestStockInTotoVerify(t *testing.T) {
 	tool := stockInToto(t)
