@@ -6,6 +6,8 @@ import (
 
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/digest"
+	"github.com/sentientos/reliquary/pipeline/freeze"
+	"github.com/sentientos/reliquary/pipeline/source"
 )
 
 func runDigest(ctx context.Context, cli *cliEnv, args []string) error {
@@ -15,6 +17,8 @@ func runDigest(ctx context.Context, cli *cliEnv, args []string) error {
 	commit := fs.String("source-commit", "", "source commit the release was built from")
 	repo := fs.String("source-repo", "", "source repository URL")
 	sha256Only := fs.Bool("sha256-only", false, "record only SHA-256 digests (faster; SHA-512 is recorded by default)")
+	lockFile := fs.String("lock", "", "deps.lock.json the release was frozen with: records its digest, toolchain and base images, which the provenance then names")
+	tree := fs.String("source-tree", "", "the source directory the release was built from: records its tree digest, which replay checks")
 	var expect stringList
 	fs.Var(&expect, "expect", "attestation kinds the release will carry, which the gate then requires (provenance,links,benchmark,reproducibility,escrow)")
 	pos, err := fs.parse(args, 1)
@@ -32,6 +36,9 @@ func runDigest(ctx context.Context, cli *cliEnv, args []string) error {
 	if *sha256Only {
 		in.Algorithms = digest.SHA256Only
 	}
+	if err := buildFacts(&in, *lockFile, *tree); err != nil {
+		return err
+	}
 	if stderrIsTerminal(cli) {
 		in.Progress = progressPrinter(cli, "hashing")
 	}
@@ -46,6 +53,30 @@ func runDigest(ctx context.Context, cli *cliEnv, args []string) error {
 	cli.log.Info("digested", "dir", pos[0], "files", len(out.Manifest.Artifacts), "bytes", total, "manifest_sha256", out.ManifestSHA256)
 	for _, w := range out.Written {
 		fmt.Fprintln(cli.stdout, joinPath(pos[0], w))
+	}
+	return nil
+}
+
+// buildFacts records in the manifest what the stand-alone stages knew about the build (the
+// release runner knows it itself): the frozen dependency set, the toolchain and base images
+// from the lock, and the source tree's digest. attest copies them into the provenance.
+func buildFacts(in *digest.Input, lockFile, tree string) error {
+	if lockFile != "" {
+		lock, err := freeze.ReadLock(lockFile)
+		if err != nil {
+			return usageError(err)
+		}
+		in.Dependencies, in.Toolchain = lock.Digest, lock.Toolchain.Local
+		for _, im := range lock.Images {
+			in.BaseImages = append(in.BaseImages, bundle.Image{Name: im.Name, Digest: im.Digest})
+		}
+	}
+	if tree != "" {
+		d, err := source.TreeDigest(tree, source.DefaultExcludes)
+		if err != nil {
+			return usageError(fmt.Errorf("--source-tree: %w", err))
+		}
+		in.Source.TreeDigest = d
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sentientos/reliquary/pipeline/build/buildtest"
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/digest"
+	"github.com/sentientos/reliquary/pipeline/freeze"
 	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/links"
 	"github.com/sentientos/reliquary/pipeline/links/linkstest"
@@ -59,14 +60,15 @@ func newStagedRelease(t *testing.T) *stagedRelease {
 	os.MkdirAll(filepath.Dir(r.freezeRecord), 0o755)
 	lock := filepath.Join(r.dir, bundle.DepsLockFile)
 	os.MkdirAll(r.dir, 0o755)
-	r.freezeArgv = []string{bin, "freeze", src, "--mod-cache", cache, "--out", lock, "--record", r.freezeRecord}
+	r.freezeArgv = []string{bin, "freeze", src, "--mod-cache", cache, "--out", lock, "--record", r.freezeRecord, "--image", stagedImage}
 	runProcess(t, r.freezeArgv...)
 	r.buildArgv = []string{bin, "build", src, "--version", "v0.1.0", "--commit", testCommit, "--platforms", "linux/amd64",
 		"--out", r.dir, "--mod-cache", cache, "--lock", lock, "--source-date-epoch", "1700000000", "--record", r.buildRecord}
 	runProcess(t, r.buildArgv...)
 	for _, s := range [][]string{
 		{"keygen", "--no-password", r.prefix},
-		{"digest", r.dir, "--version", "v0.1.0", "--project", "uuidapp", "--source-repo", "https://github.com/example/uuidapp", "--source-commit", testCommit, "--expect", "provenance,links"},
+		{"digest", r.dir, "--version", "v0.1.0", "--project", "uuidapp", "--source-repo", "https://github.com/example/uuidapp", "--source-commit", testCommit, "--expect", "provenance,links",
+			"--lock", lock, "--source-tree", src},
 		{"sign", r.dir, "--key", r.prefix + ".key"},
 		{"attest", r.dir, "--key", r.prefix + ".key", "--time", "2026-03-01T12:00:00Z", "--stage-record", r.freezeRecord, "--stage-record", r.buildRecord},
 	} {
@@ -75,6 +77,46 @@ func newStagedRelease(t *testing.T) *stagedRelease {
 		}
 	}
 	return r
+}
+
+// stagedImage is a base image the staged release pins, as the Dagger module pins its own.
+const stagedImage = "docker.io/library/golang@sha256:c98c2b3c8869d972134d2da76252e2c0e64a0af0d1ffe54ab7ea270199827cb4"
+
+// provenanceDependencies reads the resolved dependencies of the bundle's provenance, by name.
+func provenanceDependencies(t *testing.T, dir string) map[string]map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, bundle.ProvenanceFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		DsseEnvelope struct{ Payload []byte } `json:"dsseEnvelope"`
+	}
+	var st struct {
+		Predicate struct {
+			BuildDefinition struct {
+				ResolvedDependencies []struct {
+					Name   string
+					URI    string `json:"uri"`
+					Digest map[string]string
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b.DsseEnvelope.Payload, &st); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]string{}
+	for _, d := range st.Predicate.BuildDefinition.ResolvedDependencies {
+		if d.Name == "base-image" {
+			d.Name += " " + d.URI
+		}
+		out[d.Name] = d.Digest
+	}
+	return out
 }
 
 // linkCommand reads the command of a step's link in the bundle.
@@ -116,6 +158,7 @@ func TestStageByStageRelease(t *testing.T) {
 			t.Errorf("%s link command = %q, want the argv that ran, %q", step, got, argv)
 		}
 	}
+	t.Run("provenance names what the build used", func(t *testing.T) { testStagedProvenance(t, r) })
 	t.Run("artifact changed after build", func(t *testing.T) { testChangedAfterBuild(t, r) })
 	t.Run("records refused", func(t *testing.T) { testRecordsRefused(t, r) })
 	t.Run("stock in-toto", func(t *testing.T) {
@@ -261,5 +304,62 @@ func TestRecordFlagsRefused(t *testing.T) {
 				t.Fatalf("a refused build built: %v", entries)
 			}
 		})
+	}
+}
+
+// testStagedProvenance checks that digest --lock --source-tree carried the lock's digest, the
+// toolchain, the pinned base image and the source tree digest into the manifest, and attest
+// into the provenance, as the release runner does.
+func testStagedProvenance(t *testing.T, r *stagedRelease) {
+	lock, err := freeze.ReadLock(filepath.Join(r.dir, bundle.DepsLockFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := readManifest(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Dependencies != lock.Digest || m.Toolchain != lock.Toolchain.Local || m.Source.TreeDigest == "" ||
+		len(m.BaseImages) != 1 || len(lock.Images) != 1 || m.BaseImages[0].Name != lock.Images[0].Name ||
+		"sha256:"+strings.SplitN(stagedImage, ":", 2)[1] != m.BaseImages[0].Digest {
+		t.Fatalf("manifest: dependencies %q toolchain %q tree %q images %v; lock: %q %q", m.Dependencies, m.Toolchain, m.Source.TreeDigest, m.BaseImages, lock.Digest, lock.Toolchain.Local)
+	}
+	deps := provenanceDependencies(t, r.dir)
+	want := map[string]string{
+		"dependencies":                      strings.TrimPrefix(lock.Digest, "sha256:"),
+		"source-tree":                       strings.TrimPrefix(m.Source.TreeDigest, "sha256:"),
+		"base-image " + lock.Images[0].Name: strings.TrimPrefix(m.BaseImages[0].Digest, "sha256:"),
+	}
+	for name, hex := range want {
+		if deps[name]["sha256"] != hex {
+			t.Errorf("provenance resolvedDependencies[%s] = %v, want sha256 %s (all: %v)", name, deps[name], hex, deps)
+		}
+	}
+	if _, ok := deps["toolchain"]; !ok {
+		t.Errorf("provenance names no toolchain: %v", deps)
+	}
+}
+
+// TestDigestBuildFactsRefused: a lock or source tree digest cannot read is an input error
+// naming the file, and no manifest is written.
+func TestDigestBuildFactsRefused(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "artifacts"), 0o755)
+	os.WriteFile(filepath.Join(dir, "artifacts", "a.txt"), []byte("a"), 0o644)
+	bad := filepath.Join(t.TempDir(), "deps.lock.json")
+	os.WriteFile(bad, []byte(`{"schema": 1}`), 0o644)
+	for _, flags := range [][]string{
+		{"--lock", filepath.Join(t.TempDir(), "missing.json")},
+		{"--lock", bad},
+		{"--source-tree", filepath.Join(t.TempDir(), "nowhere")},
+	} {
+		args := append([]string{"digest", dir, "--version", "v0.1.0"}, flags...)
+		code, _, stderr := cli(t, args...)
+		if code != exitUsage || !strings.Contains(stderr, filepath.Base(flags[1])) {
+			t.Errorf("%v: exit %d, want %d naming %s: %s", flags, code, exitUsage, flags[1], stderr)
+		}
+		if _, err := os.Stat(filepath.Join(dir, bundle.ManifestFile)); err == nil {
+			t.Fatalf("%v: a manifest was written", flags)
+		}
 	}
 }
