@@ -96,6 +96,8 @@ type Frozen struct {
 	Images *Images
 	// The bundle in progress.
 	Work *dagger.Directory // +private
+	// The stage records so far (freeze.json), outside the bundle.
+	Records *dagger.Directory // +private
 }
 
 // Freeze checks and records the dependency set (deps.lock.json) and pins the base images.
@@ -108,13 +110,14 @@ func (p *Project) Freeze(ctx context.Context) (*Frozen, error) {
 	if err != nil {
 		return nil, fmt.Errorf("freeze: %w", err)
 	}
-	c := p.Tools.goStage(img, p.Source).WithMountedDirectory(workPath, dag.Directory())
+	c := p.Tools.goStage(img, p.Source).WithMountedDirectory(workPath, dag.Directory()).
+		WithMountedDirectory(recordsPath, dag.Directory())
 	c, err = run(ctx, c, "freeze", srcPath, "--out", path.Join(workPath, layout.DepsLockFile),
-		"--image", img.Toolchain, "--image", img.Runtime)
+		"--image", img.Toolchain, "--image", img.Runtime, "--record", path.Join(recordsPath, "freeze.json"))
 	if err != nil {
 		return nil, err
 	}
-	return &Frozen{Project: p, Images: img, Work: c.Directory(workPath)}, nil
+	return &Frozen{Project: p, Images: img, Work: c.Directory(workPath), Records: c.Directory(recordsPath)}, nil
 }
 
 // Lock is the frozen dependency set, deps.lock.json.
@@ -127,6 +130,8 @@ type Built struct {
 	Frozen *Frozen // +private
 	// The bundle in progress.
 	Work *dagger.Directory // +private
+	// The freeze and build records, outside the bundle.
+	Records *dagger.Directory // +private
 }
 
 // Build compiles and packages the project for every platform, reproducibly.
@@ -148,7 +153,7 @@ func (f *Frozen) Build(
 	if err != nil {
 		return nil, err
 	}
-	return &Built{Frozen: f, Work: c.Directory(workPath)}, nil
+	return &Built{Frozen: f, Work: c.Directory(workPath), Records: c.Directory(recordsPath)}, nil
 }
 
 // build runs the build stage in c with the module proxy off, checked against the lock.
@@ -156,7 +161,8 @@ func (f *Frozen) build(ctx context.Context, c *dagger.Container, platforms []str
 	p := f.Project
 	args := []string{"build", srcPath, "--version", p.Version, "--out", workPath,
 		"--lock", path.Join(workPath, layout.DepsLockFile), "--commit", p.Commit,
-		"--repository", p.Repository, "--source-date-epoch", strconv.Itoa(p.SourceDateEpoch)}
+		"--repository", p.Repository, "--source-date-epoch", strconv.Itoa(p.SourceDateEpoch),
+		"--record", path.Join(recordsPath, "build.json")}
 	if len(platforms) > 0 {
 		args = append(args, "--platforms", strings.Join(platforms, ","))
 	}
@@ -164,7 +170,8 @@ func (f *Frozen) build(ctx context.Context, c *dagger.Container, platforms []str
 		c = c.WithMountedFile("/image-base.oci.tar", imageBase)
 		args = append(args, "--image-base", "/image-base.oci.tar")
 	}
-	c = c.WithEnvVariable("GOPROXY", "off").WithMountedDirectory(workPath, f.Work)
+	c = c.WithEnvVariable("GOPROXY", "off").WithMountedDirectory(workPath, f.Work).
+		WithMountedDirectory(recordsPath, f.Records)
 	return run(ctx, c, args...)
 }
 
@@ -189,8 +196,10 @@ func (b *Built) Digest(ctx context.Context) (*Digested, error) {
 	f := b.Frozen
 	p := f.Project
 	args := []string{"digest", workPath, "--version", p.Version, "--project", p.Name,
-		"--source-commit", p.Commit, "--source-repo", p.Repository, "--expect", "provenance,links"}
-	c, err := run(ctx, p.Tools.runtimeStage(f.Images, b.Work), args...)
+		"--source-commit", p.Commit, "--source-repo", p.Repository, "--expect", "provenance,links",
+		"--lock", path.Join(workPath, layout.DepsLockFile), "--source-tree", srcPath}
+	c := p.Tools.runtimeStage(f.Images, b.Work).WithMountedDirectory(srcPath, p.Source)
+	c, err := run(ctx, c, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +273,9 @@ func (s *Signed) Attest(
 ) (*Attested, error) {
 	f := s.Digested.Built.Frozen
 	p := f.Project
-	args := append([]string{"attest", workPath, "--builder-id", builderDagger}, signingArgs(s.Password)...)
+	args := append([]string{"attest", workPath, "--builder-id", builderDagger,
+		"--stage-record", path.Join(recordsPath, "freeze.json"), "--stage-record", path.Join(recordsPath, "build.json")},
+		signingArgs(s.Password)...)
 	if p.Ref != "" {
 		args = append(args, "--source-ref", p.Ref)
 	}
@@ -272,6 +283,7 @@ func (s *Signed) Attest(
 		args = append(args, "--invocation-id", invocationID)
 	}
 	c := withSigningKey(p.Tools.runtimeStage(f.Images, s.Work), s.Key, s.Password).
+		WithMountedDirectory(recordsPath, s.Digested.Built.Records).
 		WithEnvVariable("SOURCE_DATE_EPOCH", strconv.Itoa(p.SourceDateEpoch))
 	c, err := run(ctx, uncached(c), args...)
 	if err != nil {

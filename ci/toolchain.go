@@ -17,6 +17,9 @@ const (
 	srcPath  = "/src"  // the project's source, as given
 	workPath = "/work" // the bundle being produced, carried from stage to stage
 	inPath   = "/in"   // a bundle given to a stage as input (verify, replay, promote)
+	// The freeze and build stages' records (their argv, inputs and outputs), kept out of
+	// the bundle; attest turns them into the freeze and build in-toto links.
+	recordsPath = "/records"
 	// keyPath's stem names the public key the bundle ships: keys/release.pub.
 	keyPath    = "/run/secrets/release.key"
 	passPath   = "/run/secrets/release.key.password"
