@@ -58,6 +58,9 @@ type Params struct {
 	Platforms []string
 	Time      time.Time
 	Toolchain string
+	// Images are the base images the release's lock pinned (as given to freeze): the
+	// replay's freeze pins the same, so that its dependency set can equal the release's.
+	Images []string
 }
 
 // Run replays the release in in.Bundle from the source in in.Source.
@@ -102,9 +105,33 @@ func (res *Result) readRelease(in Input) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrReplay, err)
 	}
-	res.Params, err = paramsFrom(data, in.Keys)
+	if res.Params, err = paramsFrom(data, in.Keys); err != nil {
+		return err
+	}
 	res.Params.Toolchain = res.Manifest.Toolchain
+	res.Params.Images, err = lockedImages(b)
 	return err
+}
+
+// lockedImages are the base image references of the bundle's deps.lock.json, if it has one
+// (the gate checked its digest against the signed manifest).
+func lockedImages(b *bundle.Bundle) ([]string, error) {
+	if !b.Exists(bundle.DepsLockFile) {
+		return nil, nil
+	}
+	data, err := b.ReadFile(bundle.DepsLockFile, freeze.MaxLockSize)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrReplay, err)
+	}
+	lock, err := freeze.ParseLock(bundle.DepsLockFile, data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrReplay, err)
+	}
+	var refs []string
+	for _, im := range lock.Images {
+		refs = append(refs, im.Ref)
+	}
+	return refs, nil
 }
 
 func (res *Result) checkSource(in Input) {
@@ -130,7 +157,7 @@ func (res *Result) rebuild(ctx context.Context, in Input) {
 		return
 	}
 	defer os.RemoveAll(work)
-	lock, err := freeze.Run(ctx, freeze.Input{Dir: in.Source}, freeze.WithLogger(in.Log))
+	lock, err := freeze.Run(ctx, freeze.Input{Dir: in.Source, Images: res.Params.Images}, freeze.WithLogger(in.Log))
 	if err != nil {
 		res.RebuildError = err.Error()
 		return

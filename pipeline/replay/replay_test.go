@@ -14,6 +14,9 @@ import (
 	"github.com/sentientos/reliquary/pipeline/replay"
 )
 
+// pinnedImage is a base image the release pins, as the Dagger module pins its own.
+const pinnedImage = "docker.io/library/golang@sha256:c98c2b3c8869d972134d2da76252e2c0e64a0af0d1ffe54ab7ea270199827cb4"
+
 func TestReplay(t *testing.T) {
 	src := buildtest.Project(t, "multi")
 	repo := gittest.NewIn(t, src)
@@ -24,17 +27,19 @@ func TestReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	dist := filepath.Join(t.TempDir(), "dist")
-	if _, err := release.Run(context.Background(), release.Input{Source: src, Out: dist, Version: "v1.0.0", Key: k, Platforms: []string{"linux/amd64"}}); err != nil {
+	if _, err := release.Run(context.Background(), release.Input{Source: src, Out: dist, Version: "v1.0.0", Key: k, Platforms: []string{"linux/amd64"}, Images: []string{pinnedImage}}); err != nil {
 		t.Fatal(err)
 	}
 	pubs := []*keys.PublicKey{k.PublicKey()}
 
-	// The auditor's clean copy of the source at the attested commit reproduces everything.
+	// The auditor's clean copy of the source at the attested commit reproduces everything,
+	// the dependency set included: the replay pins the base images the release pinned.
 	res, err := replay.Run(context.Background(), replay.Input{Bundle: dist, Source: src, Keys: pubs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Reproduced || len(res.Comparison.Reproduced) == 0 || res.Params.Commit != repo.Head() || res.Params.Platforms[0] != "linux/amd64" {
+	if !res.Reproduced || len(res.Comparison.Reproduced) == 0 || res.Params.Commit != repo.Head() || res.Params.Platforms[0] != "linux/amd64" ||
+		len(res.Params.Images) != 1 || !strings.HasSuffix(res.Params.Images[0], "/library/golang@sha256:"+strings.SplitN(pinnedImage, ":", 2)[1]) {
 		t.Fatalf("replay of unchanged source: %s %+v", res.Summary(), res.Params)
 	}
 
