@@ -109,31 +109,33 @@ func trailFiles(files []trail.File) Files {
 // is written, so a record from another run, or a file changed since its stage wrote it, is
 // refused naming the file and both digests instead of failing the in-toto check later:
 //   - every output of every record is in the bundle with the recorded SHA-256;
-//   - every artifact of the manifest is the output of a record (digest consumes nothing else);
-//   - the build's source tree is the manifest's, when the manifest names one.
+//   - with a build record, every artifact of the manifest is the output of a record (digest
+//     consumes nothing else);
+//   - the build's source tree is the manifest's, when the manifest names one;
+//   - a digest record read exactly the manifest's artifacts, a sign record the bundle's
+//     manifest.json, and each wrote only its own files (see Ran).
 func CheckRecorded(dir string, m *bundle.Manifest, recs []trail.Record) error {
 	produced := map[string]string{}
+	built := false
 	for _, rec := range recs {
-		paths := make([]string, 0, len(rec.Outputs))
-		for _, out := range rec.Outputs {
-			paths = append(paths, out.Path)
-		}
-		got, err := HashFiles(dir, paths...)
-		if err != nil {
-			return fmt.Errorf("%w: an output of the %s record: %w", ErrLink, rec.Stage, err)
-		}
-		for _, out := range rec.Outputs {
-			if got[out.Path] != out.SHA256 {
-				return fmt.Errorf("%w: %s: the %s record says sha256:%s, the bundle's file is sha256:%s (changed after %s, or a record of another run)",
-					ErrLink, out.Path, rec.Stage, out.SHA256, got[out.Path], rec.Stage)
+		if IsRanStep(rec.Stage) {
+			if err := checkRan(dir, m, rec); err != nil {
+				return err
 			}
+			continue
+		}
+		if err := checkOutputs(dir, rec); err != nil {
+			return err
+		}
+		for _, out := range rec.Outputs {
 			produced[out.Path] = rec.Stage
 		}
 		if err := checkTree(m, rec); err != nil {
 			return err
 		}
+		built = built || rec.Stage == StepBuild
 	}
-	if len(recs) == 0 {
+	if !built {
 		return nil
 	}
 	for _, a := range m.Artifacts {

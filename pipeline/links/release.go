@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sentientos/reliquary/pipeline/bundle"
+	"github.com/sentientos/reliquary/pipeline/trail"
 )
 
 // Step names of the stages that leave files in a bundle.
@@ -34,7 +35,9 @@ var Later = []string{
 //   - attest: manifest.json in, the provenance bundles out.
 //
 // The artifacts are external inputs, accepted as the manifest lists them, unless the release
-// run recorded the stages that made them: see Preceded.
+// run recorded the stages that made them: see Preceded. Digest and sign links carry a generic
+// command and a "recorded-by" byproduct unless those stages left records (see Ran); the
+// attest link carries the caller's argv when given (see AttestCommand).
 func BundleSet(dir string, m *bundle.Manifest, expires time.Time, opts ...BundleOption) (Set, error) {
 	var cfg bundleConfig
 	for _, o := range opts {
@@ -53,7 +56,21 @@ func BundleSet(dir string, m *bundle.Manifest, expires time.Time, opts ...Bundle
 	if len(provFiles) == 0 {
 		return Set{}, fmt.Errorf("%w: %s: no %s: attest the bundle first", ErrLink, dir, bundle.ProvenanceFile)
 	}
-	steps, links, err := bundleSteps(dir, m, signed, provFiles, cfg.before)
+	ran, err := ranByStage(cfg.ran)
+	if err != nil {
+		return Set{}, err
+	}
+	if _, ok := ran[StepSign]; ok && !signed {
+		return Set{}, fmt.Errorf("%w: %s: a sign record, but no %s in the bundle", ErrLink, dir, bundle.ManifestSigFile)
+	}
+	for _, st := range []string{StepDigest, StepSign} {
+		if rec, ok := ran[st]; ok {
+			if err := checkRan(dir, m, rec); err != nil {
+				return Set{}, err
+			}
+		}
+	}
+	steps, links, err := bundleSteps(dir, m, stepPlan(signed, provFiles, &cfg, ran))
 	if err != nil {
 		return Set{}, err
 	}
@@ -81,8 +98,10 @@ func BundleSet(dir string, m *bundle.Manifest, expires time.Time, opts ...Bundle
 type BundleOption func(*bundleConfig)
 
 type bundleConfig struct {
-	before      []Step
-	beforeLinks []Link
+	before        []Step
+	beforeLinks   []Link
+	ran           []trail.Record
+	attestCommand []string
 }
 
 // Preceded puts steps the release run recorded itself (freeze, build...) before digest, with
@@ -95,34 +114,57 @@ func Preceded(steps []Step, links []Link) BundleOption {
 	}
 }
 
-// planned is a step to record from the bundle: its layout entry and the files it produced.
+// planned is a step to record: its layout entry and its link's files, from the stage's own
+// record (rec) or else read back from the bundle (the files it produced).
 type planned struct {
 	step     Step
 	products []string
-	posthoc  bool // recorded from the finished bundle, not while the stage ran
+	posthoc  bool          // recorded from the finished bundle, not while the stage ran
+	rec      *trail.Record // the stage's own record, when it left one
 }
 
-func bundleSteps(dir string, m *bundle.Manifest, signed bool, provFiles []string, before []Step) ([]Step, []Link, error) {
+// stepPlan lays out digest, sign (when signed) and attest, each with its recorded command
+// when the stage left a record (ran) or the caller named attest's own.
+func stepPlan(signed bool, provFiles []string, cfg *bundleConfig, ran map[string]trail.Record) []planned {
 	fromDigest := []Input{FromStep(bundle.ManifestFile, StepDigest)}
 	digestInputs := []Input{External("*")}
-	if len(before) > 0 {
+	if len(cfg.before) > 0 {
 		digestInputs = nil
-		for _, s := range before {
+		for _, s := range cfg.before {
 			for _, out := range s.Outputs {
 				digestInputs = append(digestInputs, FromStep(out, s.Name))
 			}
 		}
 	}
-	plan := []planned{{Step{Name: StepDigest, Command: []string{"reliquary", "digest"},
+	plan := []planned{{step: Step{Name: StepDigest, Command: []string{"reliquary", "digest"},
 		Inputs: digestInputs, Outputs: []string{bundle.ManifestFile, bundle.ChecksumsFile}},
-		[]string{bundle.ManifestFile, bundle.ChecksumsFile}, true}}
+		products: []string{bundle.ManifestFile, bundle.ChecksumsFile}, posthoc: true}}
 	if signed {
-		plan = append(plan, planned{Step{Name: StepSign, Command: []string{"reliquary", "sign"},
-			Inputs: fromDigest, Outputs: []string{bundle.ManifestSigFile}}, []string{bundle.ManifestSigFile}, true})
+		plan = append(plan, planned{step: Step{Name: StepSign, Command: []string{"reliquary", "sign"},
+			Inputs: fromDigest, Outputs: []string{bundle.ManifestSigFile}}, products: []string{bundle.ManifestSigFile}, posthoc: true})
 	}
-	plan = append(plan, planned{Step{Name: StepAttest, Command: []string{"reliquary", "attest"},
-		Inputs: fromDigest, Outputs: []string{bundle.ProvenanceFile, "provenance-*.sigstore.json"}}, provFiles, false})
+	attestCmd := []string{"reliquary", "attest"}
+	if len(cfg.attestCommand) > 0 {
+		attestCmd = cfg.attestCommand
+	}
+	plan = append(plan, planned{step: Step{Name: StepAttest, Command: attestCmd,
+		Inputs: fromDigest, Outputs: []string{bundle.ProvenanceFile, "provenance-*.sigstore.json"}}, products: provFiles})
+	for i := range plan {
+		rec, ok := ran[plan[i].step.Name]
+		if !ok {
+			continue
+		}
+		p := &plan[i]
+		p.rec, p.posthoc = &rec, false
+		p.step.Command = append([]string(nil), rec.Command...)
+		if p.step.Name == StepSign { // sign ships the public key it signed with
+			p.step.Outputs = append(p.step.Outputs, KeysPattern)
+		}
+	}
+	return plan
+}
 
+func bundleSteps(dir string, m *bundle.Manifest, plan []planned) ([]Step, []Link, error) {
 	manifest, err := HashFiles(dir, bundle.ManifestFile)
 	if err != nil {
 		return nil, nil, err
@@ -130,11 +172,7 @@ func bundleSteps(dir string, m *bundle.Manifest, signed bool, provFiles []string
 	var steps []Step
 	var links []Link
 	for _, p := range plan {
-		materials := manifest
-		if p.step.Name == StepDigest {
-			materials = FromArtifacts(m.Artifacts) // what the digest stage hashed
-		}
-		products, err := HashFiles(dir, p.products...)
+		materials, products, err := p.files(dir, m, manifest)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -149,6 +187,19 @@ func bundleSteps(dir string, m *bundle.Manifest, signed bool, provFiles []string
 		steps, links = append(steps, p.step), append(links, l)
 	}
 	return steps, links, nil
+}
+
+// files are the step's link's materials and products: the record's, else read back.
+func (p planned) files(dir string, m *bundle.Manifest, manifest Files) (Files, Files, error) {
+	if p.rec != nil {
+		return trailFiles(p.rec.Inputs), trailFiles(p.rec.Outputs), nil
+	}
+	materials := manifest
+	if p.step.Name == StepDigest {
+		materials = FromArtifacts(m.Artifacts) // what the digest stage hashed
+	}
+	products, err := HashFiles(dir, p.products...)
+	return materials, products, err
 }
 
 // provenanceFiles lists provenance.sigstore.json and its shards present in the bundle.

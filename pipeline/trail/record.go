@@ -14,7 +14,7 @@ import (
 )
 
 // RecordSchema names the format of a stage record file: what a stage run on its own
-// (`reliquary freeze --record`, `reliquary build --record`) did, for `reliquary attest
+// (`reliquary freeze`, `build`, `digest` or `sign` with `--record`) did, for `reliquary attest
 // --stage-record` to turn into that stage's in-toto link when the stages run in different
 // processes or containers.
 const RecordSchema = "https://reliquary.dev/stage-record/v1"

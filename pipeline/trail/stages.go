@@ -66,3 +66,24 @@ func FileAs(name, path string) File {
 }
 
 func hexOf(d string) string { return strings.TrimPrefix(d, "sha256:") }
+
+// DigestStep is what the digest stage records: every artifact it hashed in (with the digest
+// it computed), the manifest and checksums it wrote into the bundle at dir out.
+func DigestStep(command []string, dir string, artifacts artifact.List) Step {
+	return Step{
+		Command: command,
+		Inputs:  ArtifactFiles(artifacts),
+		Outputs: FilesOf(dir, bundle.ManifestFile, bundle.ChecksumsFile),
+	}
+}
+
+// SignStep is what the sign stage records: the manifest of the bundle at dir in, its signature
+// and the public key it shipped (pubKey, a slash path in the bundle such as keys/release.pub)
+// out.
+func SignStep(command []string, dir, pubKey string) Step {
+	return Step{
+		Command: command,
+		Inputs:  FilesOf(dir, bundle.ManifestFile),
+		Outputs: FilesOf(dir, bundle.ManifestSigFile, pubKey),
+	}
+}
