@@ -39,7 +39,12 @@ func runVerify(ctx context.Context, cli *cliEnv, args []string) error {
 	if err := writeReport(cli, report, *asJSON, *reportOut); err != nil {
 		return err
 	}
-	if *vsaOut != "" {
+	switch {
+	case *vsaOut == "":
+	case report.ManifestSHA256 == "":
+		// No usable manifest, no subject to summarize: the verdict stands without a summary.
+		cli.log.Warn("no verification summary written: the bundle has no usable manifest to name", "vsa", *vsaOut)
+	default:
 		if err := writeSummary(pos[0], report, *vsaOut, *vsaKey); err != nil {
 			return err
 		}
