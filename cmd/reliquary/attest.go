@@ -28,7 +28,8 @@ type attestFlags struct {
 
 // runAttest writes DIR's SLSA provenance (provenance.sigstore.json and its shards), then the
 // in-toto links of the digest, sign and attest steps and the layout, preceded by the freeze
-// and build links of the stage records given. stdout lists the files.
+// and build links of the stage records given. A stage with a record gets a link with its
+// exact command; the attest link carries attest's own argv. stdout lists the files.
 func runAttest(_ context.Context, cli *cliEnv, args []string) error {
 	fs := newFlagSet(cli, "attest", "DIR")
 	kf := addKeyFlags(fs)
@@ -42,7 +43,7 @@ func runAttest(_ context.Context, cli *cliEnv, args []string) error {
 		validity:   fs.Duration("layout-validity", 365*24*time.Hour, "how long after the build time the in-toto layout stays valid"),
 	}
 	fs.Var(&af.platforms, "platform", "os/arch built (repeatable; default: the platforms of the manifest's artifacts)")
-	fs.Var(&af.records, "stage-record", "a record 'reliquary freeze/build --record FILE' left: link that stage, chained source -> freeze -> build -> digest (repeatable; give both or neither)")
+	fs.Var(&af.records, "stage-record", "a record 'reliquary freeze/build/digest/sign --record FILE' left: that stage's link carries its exact command and files, chained source -> freeze -> build -> digest -> sign (repeatable; freeze and build go together; digest and sign each optional)")
 	pos, err := fs.parse(args, 1)
 	if err != nil {
 		return err
@@ -74,7 +75,7 @@ func runAttest(_ context.Context, cli *cliEnv, args []string) error {
 	if err != nil {
 		return usageError(err)
 	}
-	set, err := links.BundleSet(dir, m, at.Add(*af.validity), preceded)
+	set, err := links.BundleSet(dir, m, at.Add(*af.validity), append(preceded, links.AttestCommand(os.Args...))...)
 	if err != nil {
 		return usageError(err)
 	}
@@ -195,12 +196,14 @@ func toolchainOf(s string) attest.Toolchain {
 func isLetter(r rune) bool { return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' }
 
 // recordedStages are the stages whose records attest takes: those that write one.
-var recordedStages = map[string]bool{links.StepFreeze: true, links.StepBuild: true}
+var recordedStages = map[string]bool{links.StepFreeze: true, links.StepBuild: true, links.StepDigest: true, links.StepSign: true}
 
-// preceded reads --stage-record files and turns them into the steps before digest, after
-// checking them against the bundle at dir and its manifest m.
-func (af attestFlags) preceded(dir string, m *bundle.Manifest) (links.BundleOption, error) {
+// preceded reads --stage-record files and, after checking them against the bundle at dir and
+// its manifest m, turns freeze and build records into the steps before digest and gives
+// digest and sign records to their own links.
+func (af attestFlags) preceded(dir string, m *bundle.Manifest) ([]links.BundleOption, error) {
 	recs := make([]trail.Record, 0, len(af.records))
+	var before, ran []trail.Record
 	for _, f := range af.records {
 		if err := checkRecordPath("--stage-record", f, dir); err != nil {
 			return nil, err
@@ -210,18 +213,23 @@ func (af attestFlags) preceded(dir string, m *bundle.Manifest) (links.BundleOpti
 			return nil, usageError(err)
 		}
 		if !recordedStages[rec.Stage] {
-			return nil, usagef("--stage-record %s: a record of stage %q: attest takes the records of freeze and build", f, rec.Stage)
+			return nil, usagef("--stage-record %s: a record of stage %q: attest takes the records of freeze, build, digest and sign", f, rec.Stage)
 		}
 		recs = append(recs, rec)
+		if links.IsRanStep(rec.Stage) {
+			ran = append(ran, rec)
+		} else {
+			before = append(before, rec)
+		}
 	}
-	steps, recorded, err := links.Recorded(recs)
+	steps, recorded, err := links.Recorded(before)
 	if err == nil {
 		err = links.CheckRecorded(dir, m, recs)
 	}
 	if err != nil {
 		return nil, usageError(fmt.Errorf("--stage-record %s: %w", strings.Join(af.records, ", "), err))
 	}
-	return links.Preceded(steps, recorded), nil
+	return []links.BundleOption{links.Preceded(steps, recorded), links.Ran(ran...)}, nil
 }
 
 // fileList is a repeatable flag of file names, taken whole (a name may hold a comma).

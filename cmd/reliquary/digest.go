@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/digest"
 	"github.com/sentientos/reliquary/pipeline/freeze"
 	"github.com/sentientos/reliquary/pipeline/source"
+	"github.com/sentientos/reliquary/pipeline/trail"
 )
 
 func runDigest(ctx context.Context, cli *cliEnv, args []string) error {
@@ -19,6 +22,7 @@ func runDigest(ctx context.Context, cli *cliEnv, args []string) error {
 	sha256Only := fs.Bool("sha256-only", false, "record only SHA-256 digests (faster; SHA-512 is recorded by default)")
 	lockFile := fs.String("lock", "", "deps.lock.json the release was frozen with: records its digest, toolchain and base images, which the provenance then names")
 	tree := fs.String("source-tree", "", "the source directory the release was built from: records its tree digest, which replay checks")
+	record := fs.String("record", "", recordUsage)
 	var expect stringList
 	fs.Var(&expect, "expect", "attestation kinds the release will carry, which the gate then requires (provenance,links,benchmark,reproducibility,escrow)")
 	pos, err := fs.parse(args, 1)
@@ -28,6 +32,10 @@ func runDigest(ctx context.Context, cli *cliEnv, args []string) error {
 	if *version == "" {
 		return usagef("--version is required (the version this release is cut as, e.g. v1.0.0)")
 	}
+	if err := checkRecordPath("--record", *record, pos[0]); err != nil {
+		return err
+	}
+	start := time.Now()
 	in := digest.Input{
 		Dir: pos[0], Project: orDefault(*project, baseName(pos[0])), Version: *version,
 		Source:       bundle.Source{Repository: *repo, Commit: *commit},
@@ -45,6 +53,9 @@ func runDigest(ctx context.Context, cli *cliEnv, args []string) error {
 	out, err := digest.Run(ctx, in)
 	if err != nil {
 		return usageError(err)
+	}
+	if err := writeStageRecord(*record, "digest", start, trail.DigestStep(os.Args, pos[0], out.Manifest.Artifacts)); err != nil {
+		return err
 	}
 	var total int64
 	for _, a := range out.Manifest.Artifacts {

@@ -42,41 +42,54 @@ func runProcess(t *testing.T, argv ...string) {
 	}
 }
 
-// stagedRelease makes a release stage by stage, as the Dagger module does: freeze and build
-// as processes leaving records outside the bundle, then digest, sign and attest with them.
+// stagedRelease makes a release stage by stage, as the Dagger module does: freeze, build,
+// digest, sign and attest as processes, each stage leaving its record outside the bundle,
+// attest linking them all.
 type stagedRelease struct {
-	dir, prefix               string
-	freezeRecord, buildRecord string
-	freezeArgv, buildArgv     []string
+	bin, dir, prefix string
+	records          map[string]string   // stage -> its record file
+	argv             map[string][]string // stage -> the argv it ran with
 }
+
+// stagedStages are the stages of a staged release that leave a record, in order.
+var stagedStages = []string{"freeze", "build", "digest", "sign"}
 
 func newStagedRelease(t *testing.T) *stagedRelease {
 	t.Helper()
 	noPasswordEnv(t)
 	bin := reliquaryBinary(t)
 	src, cache, work := buildtest.Project(t, "uuidapp"), buildtest.ModCache(t), t.TempDir()
-	r := &stagedRelease{dir: filepath.Join(work, "bundle"), prefix: filepath.Join(work, "release"),
-		freezeRecord: filepath.Join(work, "records", "freeze.json"), buildRecord: filepath.Join(work, "records", "build.json")}
-	os.MkdirAll(filepath.Dir(r.freezeRecord), 0o755)
+	r := &stagedRelease{bin: bin, dir: filepath.Join(work, "bundle"), prefix: filepath.Join(work, "release"),
+		records: map[string]string{}, argv: map[string][]string{}}
+	for _, st := range stagedStages {
+		r.records[st] = filepath.Join(work, "records", st+".json")
+	}
+	os.MkdirAll(filepath.Join(work, "records"), 0o755)
 	lock := filepath.Join(r.dir, bundle.DepsLockFile)
 	os.MkdirAll(r.dir, 0o755)
-	r.freezeArgv = []string{bin, "freeze", src, "--mod-cache", cache, "--out", lock, "--record", r.freezeRecord, "--image", stagedImage}
-	runProcess(t, r.freezeArgv...)
-	r.buildArgv = []string{bin, "build", src, "--version", "v0.1.0", "--commit", testCommit, "--platforms", "linux/amd64",
-		"--out", r.dir, "--mod-cache", cache, "--lock", lock, "--source-date-epoch", "1700000000", "--record", r.buildRecord}
-	runProcess(t, r.buildArgv...)
-	for _, s := range [][]string{
-		{"keygen", "--no-password", r.prefix},
-		{"digest", r.dir, "--version", "v0.1.0", "--project", "uuidapp", "--source-repo", "https://github.com/example/uuidapp", "--source-commit", testCommit, "--expect", "provenance,links",
-			"--lock", lock, "--source-tree", src},
-		{"sign", r.dir, "--key", r.prefix + ".key"},
-		{"attest", r.dir, "--key", r.prefix + ".key", "--time", "2026-03-01T12:00:00Z", "--stage-record", r.freezeRecord, "--stage-record", r.buildRecord},
-	} {
-		if code, _, stderr := cli(t, s...); code != 0 {
-			t.Fatalf("%v: exit %d: %s", s, code, stderr)
-		}
+	if code, _, stderr := cli(t, "keygen", "--no-password", r.prefix); code != 0 {
+		t.Fatalf("keygen: exit %d: %s", code, stderr)
+	}
+	r.argv["freeze"] = []string{bin, "freeze", src, "--mod-cache", cache, "--out", lock, "--record", r.records["freeze"], "--image", stagedImage}
+	r.argv["build"] = []string{bin, "build", src, "--version", "v0.1.0", "--commit", testCommit, "--platforms", "linux/amd64",
+		"--out", r.dir, "--mod-cache", cache, "--lock", lock, "--source-date-epoch", "1700000000", "--record", r.records["build"]}
+	r.argv["digest"] = []string{bin, "digest", r.dir, "--version", "v0.1.0", "--project", "uuidapp", "--source-repo", "https://github.com/example/uuidapp",
+		"--source-commit", testCommit, "--expect", "provenance,links", "--lock", lock, "--source-tree", src, "--record", r.records["digest"]}
+	r.argv["sign"] = []string{bin, "sign", r.dir, "--key", r.prefix + ".key", "--record", r.records["sign"]}
+	r.argv["attest"] = append([]string{bin, "attest", r.dir, "--key", r.prefix + ".key", "--time", "2026-03-01T12:00:00Z"}, r.recordFlags(stagedStages...)...)
+	for _, st := range append(stagedStages, "attest") {
+		runProcess(t, r.argv[st]...)
 	}
 	return r
+}
+
+// recordFlags are the --stage-record flags handing attest the records of stages.
+func (r *stagedRelease) recordFlags(stages ...string) []string {
+	var out []string
+	for _, st := range stages {
+		out = append(out, "--stage-record", r.records[st])
+	}
+	return out
 }
 
 // stagedImage is a base image the staged release pins, as the Dagger module pins its own.
@@ -122,6 +135,20 @@ func provenanceDependencies(t *testing.T, dir string) map[string]map[string]stri
 // linkCommand reads the command of a step's link in the bundle.
 func linkCommand(t *testing.T, dir, step string) []string {
 	t.Helper()
+	return readLink(t, dir, step).Command
+}
+
+// stagedLink is the part of a link the staged release's tests read.
+type stagedLink struct {
+	Command    []string
+	Materials  map[string]map[string]string
+	Products   map[string]map[string]string
+	Byproducts map[string]any
+}
+
+// readLink reads a step's link in the bundle.
+func readLink(t *testing.T, dir, step string) stagedLink {
+	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(dir, bundle.LinksDir, step+".*.link"))
 	if len(files) != 1 {
 		t.Fatalf("want one %s link, got %v", step, files)
@@ -131,12 +158,12 @@ func linkCommand(t *testing.T, dir, step string) []string {
 		t.Fatal(err)
 	}
 	var mb struct {
-		Signed struct{ Command []string } `json:"signed"`
+		Signed stagedLink `json:"signed"`
 	}
 	if err := json.Unmarshal(data, &mb); err != nil {
 		t.Fatal(err)
 	}
-	return mb.Signed.Command
+	return mb.Signed
 }
 
 func TestStageByStageRelease(t *testing.T) {
@@ -153,14 +180,24 @@ func TestStageByStageRelease(t *testing.T) {
 	if err != nil || strings.Join(res.Steps, ",") != "freeze,build,digest,sign,attest" {
 		t.Fatalf("links.Verify = %+v, %v", res, err)
 	}
-	for step, argv := range map[string][]string{"freeze": r.freezeArgv, "build": r.buildArgv} {
-		if got := linkCommand(t, r.dir, step); !reflect.DeepEqual(got, argv) {
-			t.Errorf("%s link command = %q, want the argv that ran, %q", step, got, argv)
+	for _, step := range res.Steps {
+		l := readLink(t, r.dir, step)
+		if !reflect.DeepEqual(l.Command, r.argv[step]) {
+			t.Errorf("%s link command = %q, want the argv that ran, %q", step, l.Command, r.argv[step])
 		}
+		if len(l.Byproducts) != 0 {
+			t.Errorf("%s link: byproducts %v: every stage was recorded as it ran, none after the fact", step, l.Byproducts)
+		}
+	}
+	sign := readLink(t, r.dir, "sign")
+	if _, ok := sign.Products["keys/release.pub"]; !ok {
+		t.Errorf("sign link products %v: want the public key sign shipped", sign.Products)
 	}
 	t.Run("provenance names what the build used", func(t *testing.T) { testStagedProvenance(t, r) })
 	t.Run("artifact changed after build", func(t *testing.T) { testChangedAfterBuild(t, r) })
 	t.Run("records refused", func(t *testing.T) { testRecordsRefused(t, r) })
+	t.Run("digest and sign records tampered", func(t *testing.T) { testRanRecordsTampered(t, r) })
+	t.Run("subsets of records", func(t *testing.T) { testRecordSubsets(t, r) })
 	t.Run("stock in-toto", func(t *testing.T) {
 		if out, err := linkstest.StockVerify(t, linkstest.StockInToto(t), r.dir, r.prefix+".pub"); err != nil {
 			t.Fatalf("stock in-toto rejected the stage-by-stage release: %v\n%s", err, out)
@@ -212,7 +249,7 @@ func testChangedAfterBuild(t *testing.T, r *stagedRelease) {
 	}
 	// Attesting again with the honest records is refused before anything is written.
 	before, _ := os.ReadFile(filepath.Join(dir, bundle.ProvenanceFile))
-	code, _, stderr := cli(t, "attest", dir, "--key", r.prefix+".key", "--time", "2026-03-01T12:00:00Z", "--stage-record", r.freezeRecord, "--stage-record", r.buildRecord)
+	code, _, stderr := cli(t, append([]string{"attest", dir, "--key", r.prefix + ".key", "--time", "2026-03-01T12:00:00Z"}, r.recordFlags("freeze", "build")...)...)
 	swapped := digest.Bytes([]byte("not what was built"))
 	if code != exitUsage || !strings.Contains(stderr, victim) || !strings.Contains(stderr, "the bundle's file is sha256:"+swapped) {
 		t.Fatalf("attest over a changed artifact: exit %d\n%s", code, stderr)
@@ -224,7 +261,7 @@ func testChangedAfterBuild(t *testing.T, r *stagedRelease) {
 
 // testRecordsRefused hands attest forged, misplaced and incomplete records.
 func testRecordsRefused(t *testing.T, r *stagedRelease) {
-	build, err := trail.ReadRecord(r.buildRecord)
+	build, err := trail.ReadRecord(r.records["build"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +280,7 @@ func testRecordsRefused(t *testing.T, r *stagedRelease) {
 	bench := build
 	bench.Stage = "bench"
 	benchFile := write("bench.json", bench)
-	raw, err := os.ReadFile(r.freezeRecord)
+	raw, err := os.ReadFile(r.records["freeze"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,12 +290,12 @@ func testRecordsRefused(t *testing.T, r *stagedRelease) {
 		records []string
 		want    []string
 	}{
-		{"forged output digest", []string{r.freezeRecord, forgedFile}, []string{forged.Outputs[0].Path, "sha256:" + strings.Repeat("f", 64), "sha256:" + build.Outputs[0].SHA256, "forged.json"}},
-		{"unknown stage", []string{r.freezeRecord, benchFile}, []string{"bench.json", `stage "bench"`}},
-		{"build without freeze", []string{r.buildRecord}, []string{"no freeze record"}},
-		{"twice", []string{r.freezeRecord, r.buildRecord, r.buildRecord}, []string{"two build records"}},
-		{"inside the bundle", []string{inBundle, r.buildRecord}, []string{"freeze.json is inside the bundle"}},
-		{"not a record", []string{r.freezeRecord, r.prefix + ".pub"}, []string{"release.pub", "stage record"}},
+		{"forged output digest", []string{r.records["freeze"], forgedFile}, []string{forged.Outputs[0].Path, "sha256:" + strings.Repeat("f", 64), "sha256:" + build.Outputs[0].SHA256, "forged.json"}},
+		{"unknown stage", []string{r.records["freeze"], benchFile}, []string{"bench.json", `stage "bench"`}},
+		{"build without freeze", []string{r.records["build"]}, []string{"no freeze record"}},
+		{"twice", []string{r.records["freeze"], r.records["build"], r.records["build"]}, []string{"two build records"}},
+		{"inside the bundle", []string{inBundle, r.records["build"]}, []string{"freeze.json is inside the bundle"}},
+		{"not a record", []string{r.records["freeze"], r.prefix + ".pub"}, []string{"release.pub", "stage record"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -361,5 +398,156 @@ func TestDigestBuildFactsRefused(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, bundle.ManifestFile)); err == nil {
 			t.Fatalf("%v: a manifest was written", flags)
 		}
+	}
+}
+
+// attestArgs is an attest of dir with the release's key and the given --stage-record files.
+func (r *stagedRelease) attestArgs(dir string, records ...string) []string {
+	args := []string{"attest", dir, "--key", r.prefix + ".key", "--time", "2026-03-01T12:00:00Z"}
+	for _, f := range records {
+		args = append(args, "--stage-record", f)
+	}
+	return args
+}
+
+func readStageRecord(t *testing.T, path string) trail.Record {
+	t.Helper()
+	rec, err := trail.ReadRecord(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// testRanRecordsTampered hands attest digest and sign records that disagree with the bundle:
+// attest refuses, naming the record file, the bundle file and both digests, and writes nothing.
+func testRanRecordsTampered(t *testing.T, r *stagedRelease) {
+	digestRec, signRec := readStageRecord(t, r.records["digest"]), readStageRecord(t, r.records["sign"])
+	forged := strings.Repeat("f", 64)
+	withOutput := func(rec trail.Record, path, sha string) trail.Record {
+		rec.Outputs = append([]trail.File(nil), rec.Outputs...)
+		for i := range rec.Outputs {
+			if rec.Outputs[i].Path == path {
+				rec.Outputs[i].SHA256 = sha
+				return rec
+			}
+		}
+		rec.Outputs = append(rec.Outputs, trail.File{Path: path, SHA256: sha})
+		return rec
+	}
+	sha := func(rec trail.Record, path string) string {
+		for _, f := range append(append([]trail.File(nil), rec.Inputs...), rec.Outputs...) {
+			if f.Path == path {
+				return f.SHA256
+			}
+		}
+		t.Fatalf("the %s record has no %s", rec.Stage, path)
+		return ""
+	}
+	artifactIn := digestRec
+	artifactIn.Inputs = append([]trail.File(nil), digestRec.Inputs...)
+	artifactIn.Inputs[0].SHA256 = forged
+	signIn := signRec
+	signIn.Inputs = []trail.File{{Path: bundle.ManifestFile, SHA256: forged}}
+	cases := []struct {
+		name string
+		rec  trail.Record
+		want []string
+	}{
+		{"digest: manifest.json", withOutput(digestRec, bundle.ManifestFile, forged), []string{bundle.ManifestFile, "sha256:" + forged, "sha256:" + sha(digestRec, bundle.ManifestFile)}},
+		{"digest: SHA256SUMS", withOutput(digestRec, bundle.ChecksumsFile, forged), []string{bundle.ChecksumsFile, "sha256:" + forged, "sha256:" + sha(digestRec, bundle.ChecksumsFile)}},
+		{"digest: an artifact read", artifactIn, []string{digestRec.Inputs[0].Path, "sha256:" + forged, "sha256:" + digestRec.Inputs[0].SHA256}},
+		{"sign: signature", withOutput(signRec, bundle.ManifestSigFile, forged), []string{bundle.ManifestSigFile, "sha256:" + forged, "sha256:" + sha(signRec, bundle.ManifestSigFile)}},
+		{"sign: public key", withOutput(signRec, "keys/release.pub", forged), []string{"keys/release.pub", "sha256:" + forged, "sha256:" + sha(signRec, "keys/release.pub")}},
+		{"sign: manifest read", signIn, []string{bundle.ManifestFile, "sha256:" + forged, "sha256:" + sha(signRec, bundle.ManifestFile)}},
+		{"sign: a file sign does not write", withOutput(signRec, bundle.NotesFile, forged), []string{bundle.NotesFile, "sign writes"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := r.copyBundle(t)
+			bad := filepath.Join(t.TempDir(), "tampered-"+c.rec.Stage+".json")
+			if err := trail.WriteRecord(bad, c.rec); err != nil {
+				t.Fatal(err)
+			}
+			records := []string{r.records["freeze"], r.records["build"], r.records["digest"], r.records["sign"]}
+			for i, f := range records {
+				if f == r.records[c.rec.Stage] {
+					records[i] = bad
+				}
+			}
+			before, _ := os.ReadFile(filepath.Join(dir, bundle.ProvenanceFile))
+			code, _, stderr := cli(t, r.attestArgs(dir, records...)...)
+			if code != exitUsage {
+				t.Fatalf("exit %d, want %d: %s", code, exitUsage, stderr)
+			}
+			for _, w := range append(c.want, bad) {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not say %q:\n%s", w, stderr)
+				}
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, bundle.ProvenanceFile)); !bytes.Equal(before, after) {
+				t.Error("a refused attest rewrote the provenance")
+			}
+		})
+	}
+	t.Run("two digest records", func(t *testing.T) {
+		code, _, stderr := cli(t, r.attestArgs(r.copyBundle(t), r.records["digest"], r.records["digest"])...)
+		if code != exitUsage || !strings.Contains(stderr, "two digest records") {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	})
+}
+
+// testRecordSubsets attests with some of the records: a stage with a record gets its exact
+// command, one without is recorded from the bundle with a generic command, and the attest
+// link always carries attest's own argv (here, the test process's).
+func testRecordSubsets(t *testing.T, r *stagedRelease) {
+	pub, err := keys.LoadPublic(r.prefix + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stages := range [][]string{
+		{"freeze", "build", "digest"},
+		{"digest", "sign"},
+		{"sign"},
+		{},
+	} {
+		t.Run(strings.Join(append([]string{"records"}, stages...), " "), func(t *testing.T) {
+			dir := r.copyBundle(t)
+			var records []string
+			for _, st := range stages {
+				records = append(records, r.records[st])
+			}
+			if code, _, stderr := cli(t, r.attestArgs(dir, records...)...); code != 0 {
+				t.Fatalf("attest: exit %d: %s", code, stderr)
+			}
+			res, err := links.Verify(dir, []*keys.PublicKey{pub})
+			if err != nil {
+				t.Fatalf("links.Verify: %v", err)
+			}
+			recorded := map[string]bool{}
+			for _, st := range stages {
+				recorded[st] = true
+			}
+			for _, step := range res.Steps {
+				got := readLink(t, dir, step)
+				want := []string{"reliquary", step}
+				switch {
+				case recorded[step]:
+					want = r.argv[step]
+				case step == "attest":
+					want = os.Args
+				}
+				if !reflect.DeepEqual(got.Command, want) {
+					t.Errorf("%s link command = %q, want %q", step, got.Command, want)
+				}
+				if _, posthoc := got.Byproducts["recorded-by"]; posthoc == (recorded[step] || step == "attest") {
+					t.Errorf("%s link byproducts %v: recorded-by wanted only on a stage without a record", step, got.Byproducts)
+				}
+			}
+			if out, err := linkstest.StockVerify(t, linkstest.StockInToto(t), dir, r.prefix+".pub"); err != nil {
+				t.Fatalf("stock in-toto rejected the bundle: %v\n%s", err, out)
+			}
+		})
 	}
 }

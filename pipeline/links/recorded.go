@@ -115,6 +115,15 @@ func trailFiles(files []trail.File) Files {
 //   - a digest record read exactly the manifest's artifacts, a sign record the bundle's
 //     manifest.json, and each wrote only its own files (see Ran).
 func CheckRecorded(dir string, m *bundle.Manifest, recs []trail.Record) error {
+	var ran []trail.Record
+	for _, rec := range recs {
+		if IsRanStep(rec.Stage) {
+			ran = append(ran, rec)
+		}
+	}
+	if _, err := ranByStage(ran); err != nil {
+		return err
+	}
 	produced := map[string]string{}
 	built := false
 	for _, rec := range recs {
