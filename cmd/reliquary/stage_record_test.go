@@ -132,12 +132,6 @@ func provenanceDependencies(t *testing.T, dir string) map[string]map[string]stri
 	return out
 }
 
-// linkCommand reads the command of a step's link in the bundle.
-func linkCommand(t *testing.T, dir, step string) []string {
-	t.Helper()
-	return readLink(t, dir, step).Command
-}
-
 // stagedLink is the part of a link the staged release's tests read.
 type stagedLink struct {
 	Command    []string
