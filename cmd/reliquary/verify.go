@@ -16,6 +16,8 @@ func runVerify(ctx context.Context, cli *cliEnv, args []string) error {
 	sha512 := fs.Bool("sha512", false, "also recompute SHA-512 digests (SHA-256 alone binds every file)")
 	vsaOut := fs.String("vsa", "", "write a SLSA Verification Summary Attestation to this file")
 	vsaKey := fs.String("vsa-key", "", "sign the summary with this private key (the verifier's own); unsigned without it")
+	expectVersion := fs.String("expect-version", "", "fail unless the bundle is this version (catches a rolled-back or swapped release, which is still validly signed)")
+	expectProject := fs.String("expect-project", "", "with --expect-version: fail unless the bundle is this project")
 	var keys stringList
 	fs.Var(&keys, "key", "trusted public key (PEM); repeat for key rotation. Without it only digests are checked")
 	pos, err := fs.parse(args, 1)
@@ -31,6 +33,12 @@ func runVerify(ctx context.Context, cli *cliEnv, args []string) error {
 	}
 	if *sha512 {
 		opts = append(opts, verify.WithSHA512())
+	}
+	switch {
+	case *expectVersion != "":
+		opts = append(opts, verify.WithExpectedVersion(*expectVersion, *expectProject))
+	case *expectProject != "":
+		return usagef("--expect-project needs --expect-version")
 	}
 	report, err := verify.Run(ctx, pos[0], opts...)
 	if err != nil {

@@ -42,3 +42,19 @@ func TestVerifySummary(t *testing.T) {
 		t.Fatalf("a summary was written for a bundle without a manifest (%v)", err)
 	}
 }
+
+// TestVerifyExpectVersion: a validly signed release of another version fails the gate with
+// exit 1 when the caller says which version it expects.
+func TestVerifyExpectVersion(t *testing.T) {
+	dir, prefix := attestedRelease(t, "v1.0.0")
+	if code, _, stderr := cli(t, "verify", dir, "--key", prefix+".pub", "--expect-version", "v1.0.0"); code != exitOK {
+		t.Fatalf("expecting the bundle's own version: exit %d: %s", code, stderr)
+	}
+	code, out, _ := cli(t, "verify", dir, "--key", prefix+".pub", "--expect-version", "v1.0.1")
+	if code != exitFailed || !strings.Contains(out, "another release") || !strings.Contains(out, "v1.0.1") {
+		t.Fatalf("expecting v1.0.1 of a v1.0.0 bundle: exit %d\n%s", code, out)
+	}
+	if code, _, _ := cli(t, "verify", dir, "--expect-project", "app"); code != exitUsage {
+		t.Fatalf("--expect-project alone: exit %d, want %d", code, exitUsage)
+	}
+}
