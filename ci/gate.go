@@ -37,8 +37,12 @@ func (r *Reliquary) Verify(
 	// the repository root).
 	// +defaultPath="/release.pub"
 	publicKey *dagger.File,
+	// Fail unless the bundle is this version: a rolled-back or swapped release is still
+	// validly signed, and only the caller knows which version it meant to fetch.
+	// +optional
+	expectVersion string,
 ) (string, error) {
-	v, err := r.Verification(ctx, bundle, publicKey)
+	v, err := r.Verification(ctx, bundle, publicKey, expectVersion)
 	if err != nil {
 		return "", err
 	}
@@ -55,12 +59,19 @@ func (r *Reliquary) Verification(
 	bundle *dagger.Directory,
 	// The trusted public key (PEM) the release must be signed with.
 	publicKey *dagger.File,
+	// Fail unless the bundle is this version (for example the tag being deployed).
+	// +optional
+	expectVersion string,
 ) (*Verification, error) {
 	c := r.runtimeStage(r.unpinned(), dag.Directory()).
 		WithMountedDirectory(inPath, bundle).
 		WithMountedFile(pubPath, publicKey)
 	report, vsa := path.Join(workPath, layout.VerificationFile), path.Join(workPath, vsaStatementFile)
-	c, err := gate(ctx, c, []string{"verify", inPath, "--key", pubPath, "--report", report, "--vsa", vsa})
+	args := []string{"verify", inPath, "--key", pubPath, "--report", report, "--vsa", vsa}
+	if expectVersion != "" {
+		args = append(args, "--expect-version", expectVersion)
+	}
+	c, err := gate(ctx, c, args)
 	if err != nil {
 		return nil, err
 	}

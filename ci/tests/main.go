@@ -178,7 +178,7 @@ func (t *Tests) ReleaseVerifies(ctx context.Context) error {
 	if !strings.HasPrefix(summary, "VERIFIED") {
 		return fmt.Errorf("verify passed without the gate's verdict: %q", summary)
 	}
-	report, err := t.module("").Verification(b, key.pub).Report().Contents(ctx)
+	report, err := t.module("").Verification(b, key.pub, dagger.ReliquaryVerificationOpts{ExpectVersion: version}).Report().Contents(ctx)
 	if err != nil {
 		return fmt.Errorf("verification report: %w", err)
 	}
@@ -188,6 +188,12 @@ func (t *Tests) ReleaseVerifies(ctx context.Context) error {
 	}
 	if err := json.Unmarshal([]byte(report), &r); err != nil || !r.Verified || !r.Authenticated {
 		return fmt.Errorf("verification.json does not say verified and authenticated (%v): %s", err, report)
+	}
+	// The same intact, signed bundle is refused when another version is expected (rollback).
+	_, err = t.module("").Verify(ctx, dagger.ReliquaryVerifyOpts{Bundle: b, PublicKey: key.pub, ExpectVersion: "v9.9.9"})
+	var ex *dagger.ExecError
+	if !errors.As(err, &ex) || ex.ExitCode != 1 || !strings.Contains(err.Error(), "v9.9.9") {
+		return fmt.Errorf("verify --expect-version=v9.9.9 of a %s bundle: want exit 1 naming v9.9.9, got %v", version, err)
 	}
 	return nil
 }
