@@ -186,6 +186,8 @@ type Digested struct {
 	Built *Built // +private
 	// The bundle in progress.
 	Work *dagger.Directory // +private
+	// The freeze, build and digest records, outside the bundle.
+	Records *dagger.Directory // +private
 }
 
 // Digest writes the immutability manifest (manifest.json) and SHA256SUMS.
@@ -197,13 +199,14 @@ func (b *Built) Digest(ctx context.Context) (*Digested, error) {
 	p := f.Project
 	args := []string{"digest", workPath, "--version", p.Version, "--project", p.Name,
 		"--source-commit", p.Commit, "--source-repo", p.Repository, "--expect", "provenance,links",
-		"--lock", path.Join(workPath, layout.DepsLockFile), "--source-tree", srcPath}
-	c := p.Tools.runtimeStage(f.Images, b.Work).WithMountedDirectory(srcPath, p.Source)
+		"--lock", path.Join(workPath, layout.DepsLockFile), "--source-tree", srcPath,
+		"--record", path.Join(recordsPath, "digest.json")}
+	c := withRecords(p.Tools.runtimeStage(f.Images, b.Work), b.Records).WithMountedDirectory(srcPath, p.Source)
 	c, err := run(ctx, c, args...)
 	if err != nil {
 		return nil, err
 	}
-	return &Digested{Built: b, Work: c.Directory(workPath)}, nil
+	return &Digested{Built: b, Work: c.Directory(workPath), Records: c.Directory(recordsPath)}, nil
 }
 
 // Manifest is the immutability manifest, manifest.json.
@@ -225,6 +228,8 @@ type Signed struct {
 	Key *dagger.Secret // +private
 	// Password of the signing key, mounted as a file.
 	Password *dagger.Secret // +private
+	// Every earlier stage's record, outside the bundle.
+	Records *dagger.Directory // +private
 }
 
 // Sign signs the manifest (a Sigstore bundle, v0.3) and ships the public key in keys/.
@@ -242,12 +247,13 @@ func (d *Digested) Sign(
 	password *dagger.Secret,
 ) (*Signed, error) {
 	img := d.Built.Frozen.Images
-	c := withSigningKey(d.Built.Frozen.Project.Tools.runtimeStage(img, d.Work), key, password)
-	c, err := run(ctx, uncached(c), append([]string{"sign", workPath}, signingArgs(password)...)...)
+	c := withRecords(withSigningKey(d.Built.Frozen.Project.Tools.runtimeStage(img, d.Work), key, password), d.Records)
+	args := append([]string{"sign", workPath, "--record", path.Join(recordsPath, "sign.json")}, signingArgs(password)...)
+	c, err := run(ctx, uncached(c), args...)
 	if err != nil {
 		return nil, err
 	}
-	return &Signed{Digested: d, Work: c.Directory(workPath), Key: key, Password: password}, nil
+	return &Signed{Digested: d, Work: c.Directory(workPath), Key: key, Password: password, Records: c.Directory(recordsPath)}, nil
 }
 
 // Attested is a signed and attested release. Its bundle is handed out only after the
@@ -274,7 +280,8 @@ func (s *Signed) Attest(
 	f := s.Digested.Built.Frozen
 	p := f.Project
 	args := append([]string{"attest", workPath, "--builder-id", builderDagger,
-		"--stage-record", path.Join(recordsPath, "freeze.json"), "--stage-record", path.Join(recordsPath, "build.json")},
+		"--stage-record", path.Join(recordsPath, "freeze.json"), "--stage-record", path.Join(recordsPath, "build.json"),
+		"--stage-record", path.Join(recordsPath, "digest.json"), "--stage-record", path.Join(recordsPath, "sign.json")},
 		signingArgs(s.Password)...)
 	if p.Ref != "" {
 		args = append(args, "--source-ref", p.Ref)
@@ -283,7 +290,7 @@ func (s *Signed) Attest(
 		args = append(args, "--invocation-id", invocationID)
 	}
 	c := withSigningKey(p.Tools.runtimeStage(f.Images, s.Work), s.Key, s.Password).
-		WithMountedDirectory(recordsPath, s.Digested.Built.Records).
+		WithMountedDirectory(recordsPath, s.Records).
 		WithEnvVariable("SOURCE_DATE_EPOCH", strconv.Itoa(p.SourceDateEpoch))
 	c, err := run(ctx, uncached(c), args...)
 	if err != nil {
@@ -309,4 +316,10 @@ func (a *Attested) Bundle(ctx context.Context) (*dagger.Directory, error) {
 		return nil, err
 	}
 	return a.Work, nil
+}
+
+// withRecords mounts the stage records so far where a runtime stage, which runs as stageUser,
+// can add its own.
+func withRecords(c *dagger.Container, records *dagger.Directory) *dagger.Container {
+	return c.WithMountedDirectory(recordsPath, records, dagger.ContainerWithMountedDirectoryOpts{Owner: stageUser})
 }

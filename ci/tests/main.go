@@ -372,8 +372,38 @@ func (t *Tests) StagesChain(ctx context.Context) error {
 		Sign(key.secret).
 		Attest().
 		Bundle()
-	_, err = t.module("").Verify(ctx, dagger.ReliquaryVerifyOpts{Bundle: b, PublicKey: key.pub})
-	return err
+	if _, err = t.module("").Verify(ctx, dagger.ReliquaryVerifyOpts{Bundle: b, PublicKey: key.pub}); err != nil {
+		return err
+	}
+	return linkCommands(ctx, b)
+}
+
+// linkCommands checks that every stage's in-toto link holds the exact command the stage ran
+// in its container (the CLI at its mount path, then the stage's subcommand), so an auditor
+// can replay it.
+func linkCommands(ctx context.Context, b *dagger.Directory) error {
+	for _, stage := range []string{"freeze", "build", "digest", "sign", "attest"} {
+		files, err := b.Glob(ctx, "links/"+stage+".*.link")
+		if err != nil || len(files) != 1 {
+			return fmt.Errorf("want one %s link, got %v (%v)", stage, files, err)
+		}
+		data, err := b.File(files[0]).Contents(ctx)
+		if err != nil {
+			return err
+		}
+		var link struct {
+			Signed struct {
+				Command []string `json:"command"`
+			} `json:"signed"`
+		}
+		if err := json.Unmarshal([]byte(data), &link); err != nil {
+			return fmt.Errorf("%s: %w", files[0], err)
+		}
+		if c := link.Signed.Command; len(c) < 3 || c[0] != "/usr/local/bin/reliquary" || c[1] != stage {
+			return fmt.Errorf("%s: command %q is not the stage's own command line", files[0], c)
+		}
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {
