@@ -13,7 +13,7 @@ import (
 	"github.com/sentientos/reliquary/pipeline/trail"
 )
 
-// recordUsage is the help of --record, which freeze and build share.
+// recordUsage is the help of --record, which freeze, build, digest and sign share.
 const recordUsage = "after success, write this stage's record (command, inputs, outputs with SHA-256) to FILE, outside the bundle, for 'reliquary attest --stage-record FILE'"
 
 func runFreeze(ctx context.Context, cli *cliEnv, args []string) error {
