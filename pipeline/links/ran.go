@@ -32,20 +32,7 @@ func IsRanStep(stage string) bool { return stage == StepDigest || stage == StepS
 
 // ranByStage indexes digest and sign records, each at most once.
 func ranByStage(recs []trail.Record) (map[string]trail.Record, error) {
-	out := map[string]trail.Record{}
-	for _, rec := range recs {
-		if !IsRanStep(rec.Stage) {
-			return nil, fmt.Errorf("%w: a record of stage %q: only %s and %s records make their own links after build", ErrLink, rec.Stage, StepDigest, StepSign)
-		}
-		if rec.Status != "ok" {
-			return nil, fmt.Errorf("%w: the %s record: status %q: only a stage that succeeded can be linked", ErrLink, rec.Stage, rec.Status)
-		}
-		if _, dup := out[rec.Stage]; dup {
-			return nil, fmt.Errorf("%w: two %s records: a release has one of each stage", ErrLink, rec.Stage)
-		}
-		out[rec.Stage] = rec
-	}
-	return out, nil
+	return indexRecords(recs, IsRanStep, fmt.Sprintf("only %s and %s records make their own links after build", StepDigest, StepSign))
 }
 
 // checkRan checks a digest or sign record against the bundle at dir and its manifest m:

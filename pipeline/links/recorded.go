@@ -62,11 +62,26 @@ func Recorded(recs []trail.Record) ([]Step, []Link, error) {
 }
 
 func recordsByStage(recs []trail.Record) (map[string]trail.Record, error) {
+	byStage, err := indexRecords(recs, IsRecordedStep, "only "+recordedNames()+" are recorded before digest")
+	if err != nil || len(byStage) == 0 {
+		return byStage, err
+	}
+	for _, need := range []string{StepFreeze, StepBuild} {
+		if _, ok := byStage[need]; !ok {
+			return nil, fmt.Errorf("%w: no %s record: freeze and build records go together (build consumes freeze's %s, digest every artifact build made)", ErrLink, need, bundle.DepsLockFile)
+		}
+	}
+	return byStage, nil
+}
+
+// indexRecords indexes records by stage: each of a stage the caller takes (allowed; refused
+// says which), at most once, and of a stage that succeeded.
+func indexRecords(recs []trail.Record, allowed func(string) bool, refused string) (map[string]trail.Record, error) {
 	byStage := map[string]trail.Record{}
 	for _, rec := range recs {
 		switch {
-		case !IsRecordedStep(rec.Stage):
-			return nil, fmt.Errorf("%w: a record of stage %q: only %s are recorded before digest", ErrLink, rec.Stage, recordedNames())
+		case !allowed(rec.Stage):
+			return nil, fmt.Errorf("%w: a record of stage %q: %s", ErrLink, rec.Stage, refused)
 		case rec.Status != "ok":
 			return nil, fmt.Errorf("%w: the %s record: status %q: only a stage that succeeded can be linked", ErrLink, rec.Stage, rec.Status)
 		}
@@ -74,14 +89,6 @@ func recordsByStage(recs []trail.Record) (map[string]trail.Record, error) {
 			return nil, fmt.Errorf("%w: two %s records: a release has one of each stage", ErrLink, rec.Stage)
 		}
 		byStage[rec.Stage] = rec
-	}
-	if len(byStage) == 0 {
-		return byStage, nil
-	}
-	for _, need := range []string{StepFreeze, StepBuild} {
-		if _, ok := byStage[need]; !ok {
-			return nil, fmt.Errorf("%w: no %s record: freeze and build records go together (build consumes freeze's %s, digest every artifact build made)", ErrLink, need, bundle.DepsLockFile)
-		}
 	}
 	return byStage, nil
 }

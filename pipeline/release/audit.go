@@ -51,7 +51,7 @@ func (r *run) audit(ctx context.Context, src *sourceInfo, built *build.Output, m
 		if err := AuditGate(rep, g); err != nil {
 			return trail.Step{}, err
 		}
-		return trail.Step{Inputs: filesOf(r.stage, bundle.ManifestFile), Outputs: filesOf(r.stage, bundle.AuditSummaryFile)}, nil
+		return trail.Step{Inputs: trail.FilesOf(r.stage, bundle.ManifestFile), Outputs: trail.FilesOf(r.stage, bundle.AuditSummaryFile)}, nil
 	})
 }
 

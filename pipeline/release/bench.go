@@ -62,7 +62,7 @@ func (r *run) bench(ctx context.Context) (*bench.Report, error) {
 		if in.BaselineRef != "" {
 			cmd = append(cmd, "--baseline-ref", in.BaselineRef)
 		}
-		return trail.Step{Command: cmd, Outputs: filesOf(r.stage, bundle.BenchFile, bundle.BenchSigFile)}, nil
+		return trail.Step{Command: cmd, Outputs: trail.FilesOf(r.stage, bundle.BenchFile, bundle.BenchSigFile)}, nil
 	})
 	return report, err
 }

@@ -33,5 +33,5 @@ func EscrowStep(dir string, out *escrow.Output) trail.Step {
 	for _, m := range out.Members {
 		in = append(in, trail.File{Path: m.Name, SHA256: m.SHA256})
 	}
-	return trail.Step{Inputs: in, Outputs: filesOf(dir, out.Files...)}
+	return trail.Step{Inputs: in, Outputs: trail.FilesOf(dir, out.Files...)}
 }

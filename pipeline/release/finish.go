@@ -47,7 +47,7 @@ func (r *run) reproduce(ctx context.Context, src *sourceInfo, lock *freeze.Lock,
 		if !cmp.OK() {
 			return trail.Step{}, fmt.Errorf("%w: not reproducible: %s", ErrGate, describeDifferences(cmp))
 		}
-		return trail.Step{Command: []string{"reliquary", "release", "--check-reproducible"}, Outputs: artifactFiles(out.Artifacts)}, nil
+		return trail.Step{Command: []string{"reliquary", "release", "--check-reproducible"}, Outputs: trail.ArtifactFiles(out.Artifacts)}, nil
 	})
 	return cmp, err
 }
@@ -89,7 +89,7 @@ func (r *run) attest(ctx context.Context, src *sourceInfo, lock *freeze.Lock, bu
 		if _, err := links.Write(r.stage, set, r.in.Key); err != nil {
 			return trail.Step{}, err
 		}
-		return trail.Step{Command: []string{"reliquary", "attest", ".", "--key", r.in.KeyName + ".key"}, Inputs: filesOf(r.stage, bundle.ManifestFile), Outputs: filesOf(r.stage, written...)}, nil
+		return trail.Step{Command: []string{"reliquary", "attest", ".", "--key", r.in.KeyName + ".key"}, Inputs: trail.FilesOf(r.stage, bundle.ManifestFile), Outputs: trail.FilesOf(r.stage, written...)}, nil
 	})
 }
 
@@ -156,7 +156,7 @@ func (r *run) verify(ctx context.Context) (*verify.Report, error) {
 		if err := r.writeVerification(report); err != nil {
 			return trail.Step{}, err
 		}
-		return trail.Step{Command: []string{"reliquary", "verify", ".", "--key", r.in.KeyName + ".pub"}, Outputs: filesOf(r.stage, bundle.VerificationFile, bundle.VSAFile)}, nil
+		return trail.Step{Command: []string{"reliquary", "verify", ".", "--key", r.in.KeyName + ".pub"}, Outputs: trail.FilesOf(r.stage, bundle.VerificationFile, bundle.VSAFile)}, nil
 	})
 	return report, err
 }

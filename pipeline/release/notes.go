@@ -182,8 +182,8 @@ func (r *run) notes(ctx context.Context, src *sourceInfo, m *bundle.Manifest) er
 		r.logNotes(out)
 		return trail.Step{
 			Command: []string{"reliquary", "notes", "--version", r.in.Version, "--commit", src.Commit, "--bundle", ".", "--changelog", bundle.ChangelogFile},
-			Inputs:  filesOf(r.stage, bundle.ManifestFile),
-			Outputs: filesOf(r.stage, out.Files...),
+			Inputs:  trail.FilesOf(r.stage, bundle.ManifestFile),
+			Outputs: trail.FilesOf(r.stage, out.Files...),
 		}, nil
 	})
 }

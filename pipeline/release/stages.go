@@ -191,8 +191,8 @@ func (r *run) digest(ctx context.Context, src *sourceInfo, lock *freeze.Lock, bu
 		m = out.Manifest
 		return trail.Step{
 			Command: []string{"reliquary", "digest", ".", "--version", r.in.Version},
-			Inputs:  artifactFiles(m.Artifacts),
-			Outputs: filesOf(r.stage, bundle.ManifestFile, bundle.ChecksumsFile),
+			Inputs:  trail.ArtifactFiles(m.Artifacts),
+			Outputs: trail.FilesOf(r.stage, bundle.ManifestFile, bundle.ChecksumsFile),
 		}, nil
 	})
 	return m, err
@@ -216,8 +216,8 @@ func (r *run) sign(ctx context.Context, m *bundle.Manifest) error {
 		r.s.log.Info("signed", "manifest", bundle.ManifestFile, "key_fingerprint", res.Fingerprint)
 		return trail.Step{
 			Command: []string{"reliquary", "sign", ".", "--key", r.in.KeyName + ".key"},
-			Inputs:  filesOf(r.stage, bundle.ManifestFile),
-			Outputs: filesOf(r.stage, bundle.ManifestSigFile, filepath.ToSlash(filepath.Join(bundle.KeysDir, r.in.KeyName+".pub"))),
+			Inputs:  trail.FilesOf(r.stage, bundle.ManifestFile),
+			Outputs: trail.FilesOf(r.stage, bundle.ManifestSigFile, filepath.ToSlash(filepath.Join(bundle.KeysDir, r.in.KeyName+".pub"))),
 		}, nil
 	})
 }
@@ -232,9 +232,3 @@ func baseImages(refs []string) []bundle.Image {
 	}
 	return out
 }
-
-// filesOf and artifactFiles are the trail's, which the stand-alone stages share.
-var (
-	filesOf       = trail.FilesOf
-	artifactFiles = trail.ArtifactFiles
-)
