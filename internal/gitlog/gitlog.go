@@ -93,8 +93,11 @@ func env() []string {
 
 // overrides beat the repository's own configuration (command-line settings take
 // precedence): no transport, no file-system monitor, and no signature display, whose
-// gpg.program a repository's config could point at any command.
-var overrides = []string{"-c", "protocol.allow=never", "-c", "core.fsmonitor=false", "-c", "log.showSignature=false"}
+// gpg.program a repository's config could point at any command. safe.directory lets git
+// read a checkout owned by another user (a source mounted into a container): the ownership
+// check guards against a repository's config running commands, which the other overrides
+// and the read-only commands used here already rule out.
+var overrides = []string{"-c", "protocol.allow=never", "-c", "core.fsmonitor=false", "-c", "log.showSignature=false", "-c", "safe.directory=*"}
 
 // run runs git with args in the repository and returns its standard output.
 func (r *Repo) run(ctx context.Context, args ...string) ([]byte, error) {

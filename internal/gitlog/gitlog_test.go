@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -234,5 +235,31 @@ func TestRepositoryConfigCannotRunCommands(t *testing.T) {
 	g.Git("log", "-1", "--format=%H") // plain git honours the repository's config
 	if _, err := os.Stat(marker); err != nil {
 		t.Skip("this git did not run gpg.program for log.showSignature; the override is untested here")
+	}
+}
+
+// TestOtherOwner: a checkout owned by another user, as a source mounted into a container
+// is, is read; plain git refuses it ("dubious ownership"), so the test can fail.
+func TestOtherOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give the repository another owner")
+	}
+	g := gittest.New(t)
+	want := g.Commit("feat: mine")
+	err := filepath.Walk(g.Dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, 4242, 4242)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("git", "-C", g.Dir, "rev-parse", "HEAD").CombinedOutput(); err == nil {
+		t.Logf("plain git read a repository of another owner too (%s): this git has no ownership check", strings.TrimSpace(string(out)))
+	}
+	got, err := open(t, g.Dir).Resolve(context.Background(), "HEAD")
+	if err != nil || got != want {
+		t.Fatalf("Resolve(HEAD) in a repository of another owner = %q, %v; want %s", got, err, want)
 	}
 }
