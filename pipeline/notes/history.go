@@ -14,6 +14,9 @@ import (
 var (
 	ErrNoCommits   = errors.New("no commits to release")
 	ErrPreviousTag = errors.New("previous release tag")
+	// ErrShallow is a shallow clone whose history stops before the previous release tag:
+	// its notes would list the wrong commits, so none are written.
+	ErrShallow = errors.New("shallow clone")
 )
 
 // DefaultMaxCommits bounds how many commits one set of notes lists.
@@ -107,7 +110,7 @@ func (h *History) findRange(ctx context.Context, repo *gitlog.Repo, explicit str
 	case prev != "":
 		h.Previous = prev
 	case shallow:
-		h.Note = shallowNote(missed)
+		return shallowError(missed)
 	case missed != "":
 		return fmt.Errorf("notes: %w: release %s is below %s but not an ancestor of %s; name the previous release with --previous-tag",
 			ErrPreviousTag, missed, h.Version, short(h.Commit))
@@ -164,14 +167,17 @@ func previousRelease(ctx context.Context, repo *gitlog.Repo, h *History, tags []
 	return "", missed, nil
 }
 
-func shallowNote(missed string) string {
+// shallowError refuses a shallow clone that reaches no earlier release tag: it may be a
+// first release, or its history may stop short of the previous one, and notes that list
+// commits of earlier releases as new would be wrong.
+func shallowError(missed string) error {
 	what := "holds no earlier release tag"
 	if missed != "" {
 		what = "does not reach the previous release tag " + missed
 	}
-	return "This is a shallow clone that " + what + ", so these notes cover all the history it has, " +
-		"which may include changes from earlier releases. For the exact range, fetch the full history " +
-		"(git fetch --unshallow --tags) and run again."
+	return fmt.Errorf("notes: %w that %s, so the commits of this release cannot be told apart from earlier ones: "+
+		"fetch the full history with its tags (GitHub Actions: actions/checkout with fetch-depth: 0; GitLab: GIT_DEPTH: 0; "+
+		"by hand: git fetch --unshallow --tags) and run again", ErrShallow, what)
 }
 
 func (h *History) readChanges(ctx context.Context, repo *gitlog.Repo, max int) error {

@@ -187,31 +187,35 @@ func TestCollectNextRC(t *testing.T) {
 func TestCollectShallow(t *testing.T) {
 	g, _ := newRepo(t)
 	c := g.ShallowClone(3)
-	h, err := collect(t, c.Dir, "v1.0.0-rc.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.Previous != "" || len(h.Changes) != 3 {
-		t.Errorf("shallow: previous %q, %d changes; want none and the 3 cloned commits", h.Previous, len(h.Changes))
-	}
-	if !strings.Contains(h.Note, "shallow clone that holds no earlier release tag") || !strings.Contains(h.Note, "git fetch --unshallow --tags") {
-		t.Errorf("note = %q", h.Note)
+	_, err := collect(t, c.Dir, "v1.0.0-rc.1")
+	if !errors.Is(err, notes.ErrShallow) || !strings.Contains(err.Error(), "holds no earlier release tag") ||
+		!strings.Contains(err.Error(), "fetch-depth: 0") || !strings.Contains(err.Error(), "git fetch --unshallow --tags") {
+		t.Errorf("shallow clone without the previous tag: %v; want ErrShallow saying how to fetch the history", err)
 	}
 
 	// The previous tag fetched on its own: present, but cut off from the release commit by
-	// the shallow boundary. The note names it.
+	// the shallow boundary. The error names it.
 	c.Git("fetch", "-q", "--depth=1", "origin", "refs/tags/v0.9.0:refs/tags/v0.9.0")
-	h, err = collect(t, c.Dir, "v1.0.0-rc.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.Previous != "" || !strings.Contains(h.Note, "does not reach the previous release tag v0.9.0") {
-		t.Errorf("shallow with a detached previous tag: previous %q, note %q", h.Previous, h.Note)
+	_, err = collect(t, c.Dir, "v1.0.0-rc.1")
+	if !errors.Is(err, notes.ErrShallow) || !strings.Contains(err.Error(), "does not reach the previous release tag v0.9.0") {
+		t.Errorf("shallow with a detached previous tag: %v", err)
 	}
 
 	_, err = collect(t, g.ShallowClone(3).Dir, "v1.0.0-rc.1", notes.SincePrevious("v0.9.0"))
 	if !errors.Is(err, notes.ErrPreviousTag) || !strings.Contains(err.Error(), "shallow") {
 		t.Errorf("explicit previous tag missing from a shallow clone: %v", err)
+	}
+
+	// A shallow clone deep enough to reach the previous tag gives the exact notes.
+	full, err := collect(t, g.Dir, "v1.0.0-rc.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deep := g.ShallowClone(len(full.Changes) + 1)
+	deep.Git("fetch", "-q", "--depth=1", "origin", "refs/tags/"+full.Previous+":refs/tags/"+full.Previous)
+	h, err := collect(t, deep.Dir, "v1.0.0-rc.1")
+	if err != nil || h.Previous != full.Previous || len(h.Changes) != len(full.Changes) {
+		t.Errorf("shallow clone reaching %s: %+v, %v; want the full clone's %d changes", full.Previous, h, err, len(full.Changes))
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sentientos/reliquary/internal/gitlog/gittest"
+
 	"github.com/sentientos/reliquary/pipeline/artifact"
 	"github.com/sentientos/reliquary/pipeline/notes"
 	"github.com/sentientos/reliquary/pipeline/version"
@@ -160,9 +162,11 @@ func TestRenderPromoted(t *testing.T) {
 	}
 }
 
-func TestRenderShallowNoVerification(t *testing.T) {
-	g, _ := newRepo(t)
-	h, err := collect(t, g.ShallowClone(2).Dir, "v1.0.0-rc.1")
+func TestRenderFirstReleaseNoVerification(t *testing.T) {
+	g := gittest.New(t)
+	g.Commit("feat: first")
+	g.Commit("fix: second")
+	h, err := collect(t, g.Dir, "v1.0.0-rc.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,9 +174,9 @@ func TestRenderShallowNoVerification(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "shallow.md", out)
+	golden(t, "first.md", out)
 	s := string(out)
-	for _, want := range []string{"> **Note:** This is a shallow clone", "listed in `manifest.json`", "dist/artifacts/NAME\n", "reliquary verify dist --key release.pub"} {
+	for _, want := range []string{"> **Note:** First release", "listed in `manifest.json`", "dist/artifacts/NAME\n", "reliquary verify dist --key release.pub"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("shallow notes lack %q", want)
 		}
