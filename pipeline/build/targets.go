@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/sentientos/reliquary/pipeline/config"
+	"golang.org/x/mod/modfile"
 )
 
 // Platform is one target platform.
@@ -181,4 +184,30 @@ func runGo(ctx context.Context, bin, dir string, env []string, args ...string) (
 		return nil, fmt.Errorf("go %s: %w", strings.Join(args, " "), err)
 	}
 	return stdout.Bytes(), nil
+}
+
+// ProjectName is the name a release of the Go module at dir carries: reliquary.yaml's
+// project, else the name `go build` gives the module's main package (example.com/tool/v2
+// is "tool"). Both runners take it from here, so they name a release alike.
+func ProjectName(dir string) (string, error) {
+	cfg, err := config.Load(dir)
+	if err != nil {
+		return "", fmt.Errorf("build: %w", err)
+	}
+	name := cfg.Project
+	if name == "" {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err != nil {
+			return "", fmt.Errorf("build: %s is not a Go module root: %w", dir, err)
+		}
+		mod := modfile.ModulePath(data)
+		if mod == "" {
+			return "", fmt.Errorf("build: %s: no module line", filepath.Join(dir, "go.mod"))
+		}
+		name = defaultName(mod)
+	}
+	if !config.ValidName(name) {
+		return "", fmt.Errorf("build: project name %q is not a valid file name: set project in %s", name, config.FileName)
+	}
+	return name, nil
 }

@@ -2,105 +2,17 @@ package release
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/sentientos/reliquary/internal/gitlog"
 	"github.com/sentientos/reliquary/pipeline/build"
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/digest"
 	"github.com/sentientos/reliquary/pipeline/freeze"
 	"github.com/sentientos/reliquary/pipeline/sign"
-	"github.com/sentientos/reliquary/pipeline/source"
 	"github.com/sentientos/reliquary/pipeline/trail"
-	"github.com/sentientos/reliquary/pipeline/version"
 )
-
-// sourceInfo is the describe stage's output: what is being released, from where.
-type sourceInfo struct {
-	Repository string
-	Ref        string
-	Commit     string
-	Time       time.Time // the release time: WithTime, SOURCE_DATE_EPOCH, else the commit time
-	TreeDigest string
-	Version    version.Version
-	Tags       []version.Tag
-}
-
-// describe reads the source's git state, checks the requested version against the tags,
-// and digests the source tree.
-func (r *run) describe(ctx context.Context) (*sourceInfo, error) {
-	var src sourceInfo
-	err := r.trail.Run(ctx, "source", func(ctx context.Context) (trail.Step, error) {
-		repo, err := gitlog.Open(ctx, r.in.Source)
-		if err != nil {
-			if errors.Is(err, gitlog.ErrNotRepository) {
-				return trail.Step{}, fmt.Errorf("%w: %s is not a git repository: a release names the commit it was built from (git init && git commit first)", ErrRelease, r.in.Source)
-			}
-			return trail.Step{}, err
-		}
-		if err := r.readGit(ctx, repo, &src); err != nil {
-			return trail.Step{}, err
-		}
-		if src.Version, err = version.Check(r.in.Version, src.Tags, append(r.s.versionOpts, version.AtCommit(src.Commit))...); err != nil {
-			return trail.Step{}, err
-		}
-		if src.TreeDigest, err = source.TreeDigest(r.in.Source, source.DefaultExcludes); err != nil {
-			return trail.Step{}, err
-		}
-		return trail.Step{Command: []string{"git", "rev-parse", "HEAD"}, Outputs: []trail.File{{Path: trail.SourceTree, SHA256: strings.TrimPrefix(src.TreeDigest, "sha256:")}}}, nil
-	})
-	return &src, err
-}
-
-func (r *run) readGit(ctx context.Context, repo *gitlog.Repo, src *sourceInfo) error {
-	var err error
-	if src.Commit, err = repo.Resolve(ctx, "HEAD"); err != nil {
-		return err
-	}
-	tags, err := repo.Tags(ctx)
-	if err != nil {
-		return err
-	}
-	for _, t := range tags {
-		src.Tags = append(src.Tags, version.Tag{Name: t.Name, Commit: t.Commit})
-	}
-	src.Repository, src.Ref = r.s.repository, r.s.ref
-	if src.Repository == "" {
-		if src.Repository, err = repo.RemoteURL(ctx, "origin"); err != nil {
-			return err
-		}
-	}
-	if src.Repository == "" {
-		src.Repository = "file://" + filepath.ToSlash(r.in.Source)
-	}
-	if src.Ref == "" {
-		src.Ref = "refs/tags/" + r.in.Version
-	}
-	src.Time, err = releaseTime(ctx, repo, r.s.time)
-	return err
-}
-
-// releaseTime is the one time every output carries: an explicit option, SOURCE_DATE_EPOCH,
-// or the commit time, never the wall clock.
-func releaseTime(ctx context.Context, repo *gitlog.Repo, explicit time.Time) (time.Time, error) {
-	if !explicit.IsZero() {
-		return explicit.UTC(), nil
-	}
-	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
-		sec, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || sec < 0 {
-			return time.Time{}, fmt.Errorf("%w: SOURCE_DATE_EPOCH=%q is not a non-negative number of seconds", ErrRelease, v)
-		}
-		return time.Unix(sec, 0).UTC(), nil
-	}
-	return repo.CommitTime(ctx, "HEAD")
-}
 
 // freeze checks and records the dependency set, and fills the module cache for the build.
 func (r *run) freeze(ctx context.Context) (*freeze.Lock, error) {
@@ -131,7 +43,7 @@ func (r *run) freeze(ctx context.Context) (*freeze.Lock, error) {
 }
 
 // build compiles every platform and packages the artifacts into the staging bundle.
-func (r *run) build(ctx context.Context, src *sourceInfo, lock *freeze.Lock) (*build.Output, error) {
+func (r *run) build(ctx context.Context, src *SourceInfo, lock *freeze.Lock) (*build.Output, error) {
 	var out *build.Output
 	err := r.trail.Run(ctx, "build", func(ctx context.Context) (trail.Step, error) {
 		var err error
@@ -144,11 +56,11 @@ func (r *run) build(ctx context.Context, src *sourceInfo, lock *freeze.Lock) (*b
 	return out, err
 }
 
-func (r *run) buildInput(src *sourceInfo, outDir string) build.Input {
+func (r *run) buildInput(src *SourceInfo, outDir string) build.Input {
 	return build.Input{Source: r.in.Source, Version: r.in.Version, Commit: src.Commit, Platforms: r.in.Platforms, OutDir: outDir}
 }
 
-func (r *run) buildOptions(src *sourceInfo, lock *freeze.Lock, goCache string) []build.Option {
+func (r *run) buildOptions(src *SourceInfo, lock *freeze.Lock, goCache string) []build.Option {
 	opts := []build.Option{build.WithLock(lock), build.WithLogger(r.s.log), build.WithTime(src.Time), build.WithRepository(src.Repository)}
 	if goCache != "" {
 		opts = append(opts, build.WithGoCache(goCache))
@@ -166,7 +78,7 @@ func (r *run) buildOptions(src *sourceInfo, lock *freeze.Lock, goCache string) [
 }
 
 // buildCommand is the command an auditor runs to repeat the build stage.
-func buildCommand(in Input, src *sourceInfo) []string {
+func buildCommand(in Input, src *SourceInfo) []string {
 	cmd := []string{"reliquary", "build", ".", "--version", in.Version, "--commit", src.Commit, "--time", src.Time.Format(time.RFC3339)}
 	if len(in.Platforms) > 0 {
 		cmd = append(cmd, "--platforms", strings.Join(in.Platforms, ","))
@@ -176,7 +88,7 @@ func buildCommand(in Input, src *sourceInfo) []string {
 
 // digest writes the manifest, declaring the attestations the rest of the run will add so
 // that the gate requires them.
-func (r *run) digest(ctx context.Context, src *sourceInfo, lock *freeze.Lock, built *build.Output) (*bundle.Manifest, error) {
+func (r *run) digest(ctx context.Context, src *SourceInfo, lock *freeze.Lock, built *build.Output) (*bundle.Manifest, error) {
 	var m *bundle.Manifest
 	err := r.trail.Run(ctx, "digest", func(ctx context.Context) (trail.Step, error) {
 		out, err := digest.Run(ctx, digest.Input{
