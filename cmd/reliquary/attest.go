@@ -9,9 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sentientos/reliquary/internal/strictjson"
 	"github.com/sentientos/reliquary/pipeline/attest"
+	"github.com/sentientos/reliquary/pipeline/build"
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/links"
+	"github.com/sentientos/reliquary/pipeline/release"
 	"github.com/sentientos/reliquary/pipeline/trail"
 )
 
@@ -24,6 +27,8 @@ type attestFlags struct {
 	validity              *time.Duration
 	platforms             stringList
 	records               fileList
+	reproduction          *string
+	bench                 *bool
 }
 
 // runAttest writes DIR's SLSA provenance (provenance.sigstore.json and its shards), then the
@@ -34,13 +39,15 @@ func runAttest(_ context.Context, cli *cliEnv, args []string) error {
 	fs := newFlagSet(cli, "attest", "DIR")
 	kf := addKeyFlags(fs)
 	af := attestFlags{
-		repo:       fs.String("source-repo", "", "source repository URL (default: the manifest's)"),
-		ref:        fs.String("source-ref", "", "git ref built, e.g. refs/tags/v1.0.0 (default: the manifest's)"),
-		commit:     fs.String("source-commit", "", "commit built, 40 hex digits (default: the manifest's)"),
-		builderID:  fs.String("builder-id", attest.BuilderHost, "builder id URI: "+attest.BuilderHost+" or "+attest.BuilderDagger),
-		invocation: fs.String("invocation-id", "", "this run's id, e.g. a CI run URL (default: reliquary:COMMIT12:VERSION)"),
-		at:         fs.String("time", "", "build time, RFC 3339 (default: $SOURCE_DATE_EPOCH, else now, which is not reproducible)"),
-		validity:   fs.Duration("layout-validity", 365*24*time.Hour, "how long after the build time the in-toto layout stays valid"),
+		repo:         fs.String("source-repo", "", "source repository URL (default: the manifest's)"),
+		ref:          fs.String("source-ref", "", "git ref built, e.g. refs/tags/v1.0.0 (default: the manifest's)"),
+		commit:       fs.String("source-commit", "", "commit built, 40 hex digits (default: the manifest's)"),
+		builderID:    fs.String("builder-id", attest.BuilderHost, "builder id URI: "+attest.BuilderHost+" or "+attest.BuilderDagger),
+		invocation:   fs.String("invocation-id", "", "this run's id, e.g. a CI run URL (default: reliquary:COMMIT12:VERSION)"),
+		at:           fs.String("time", "", "build time, RFC 3339 (default: $SOURCE_DATE_EPOCH, else now, which is not reproducible)"),
+		validity:     fs.Duration("layout-validity", 0, "how long after the build time the in-toto layout stays valid (default: 10 years, as release: an auditor must be able to check an old release)"),
+		bench:        fs.Bool("bench", false, "sign the statement about the bundle's bench.json into bench.sigstore.json ('reliquary bench --out DIR/bench.json' ran)"),
+		reproduction: fs.String("reproduction", "", "the comparison 'reliquary reproduce --result FILE' wrote: signed into reproducibility.sigstore.json"),
 	}
 	fs.Var(&af.platforms, "platform", "os/arch built (repeatable; default: the platforms of the manifest's artifacts)")
 	fs.Var(&af.records, "stage-record", "a record 'reliquary freeze/build/digest/sign --record FILE' left: that stage's link carries its exact command and files, chained source -> freeze -> build -> digest -> sign (repeatable; freeze and build go together; digest and sign each optional)")
@@ -71,11 +78,31 @@ func runAttest(_ context.Context, cli *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	cmp, err := af.comparison()
+	if err != nil {
+		return err
+	}
 	prov, err := attest.Write(dir, in, key)
 	if err != nil {
 		return usageError(err)
 	}
-	set, err := links.BundleSet(dir, m, at.Add(*af.validity), append(preceded, links.AttestCommand(os.Args...))...)
+	if cmp != nil {
+		if err := release.SignReproduction(dir, cmp, m, key); err != nil {
+			return usageError(err)
+		}
+		prov.Files = append(prov.Files, bundle.ReproSigFile)
+	}
+	if *af.bench {
+		if err := release.SignBench(dir, key); err != nil {
+			return usageError(err)
+		}
+		prov.Files = append(prov.Files, bundle.BenchSigFile)
+	}
+	expires := release.LayoutExpiry(at)
+	if *af.validity > 0 {
+		expires = at.Add(*af.validity)
+	}
+	set, err := links.BundleSet(dir, m, expires, append(preceded, links.AttestCommand(os.Args...))...)
 	if err != nil {
 		return usageError(err)
 	}
@@ -105,22 +132,42 @@ func readManifest(dir string) (*bundle.Manifest, error) {
 
 // buildTime is --time, else SOURCE_DATE_EPOCH, else now (said on stderr).
 func (af attestFlags) buildTime(cli *cliEnv) (time.Time, error) {
-	if *af.at != "" {
-		t, err := time.Parse(time.RFC3339, *af.at)
+	t, ok, err := flagOrEpoch(*af.at)
+	if err != nil || ok {
+		return t, err
+	}
+	cli.log.Warn("no --time or SOURCE_DATE_EPOCH: using the current time, so the provenance is not reproducible")
+	return time.Now().UTC().Truncate(time.Second), nil
+}
+
+// flagOrEpoch is a --time flag's value (RFC 3339), else $SOURCE_DATE_EPOCH; ok is false
+// when neither is set.
+func flagOrEpoch(at string) (t time.Time, ok bool, err error) {
+	if at != "" {
+		t, err := time.Parse(time.RFC3339, at)
 		if err != nil {
-			return time.Time{}, usagef("--time: want RFC 3339 (2026-03-01T12:00:00Z), got %q", *af.at)
+			return time.Time{}, false, usagef("--time: want RFC 3339 (2026-03-01T12:00:00Z), got %q", at)
 		}
-		return t.UTC(), nil
+		return t.UTC(), true, nil
 	}
 	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			return time.Time{}, usagef("SOURCE_DATE_EPOCH=%q: want a non-negative number of seconds", v)
+			return time.Time{}, false, usagef("SOURCE_DATE_EPOCH=%q: want a non-negative number of seconds", v)
 		}
-		return time.Unix(n, 0).UTC(), nil
+		return time.Unix(n, 0).UTC(), true, nil
 	}
-	cli.log.Warn("no --time or SOURCE_DATE_EPOCH: using the current time, so the provenance is not reproducible")
-	return time.Now().UTC().Truncate(time.Second), nil
+	return time.Time{}, false, nil
+}
+
+// releaseTimeFlag is flagOrEpoch for a stage whose output must be reproducible: one of
+// the two is required.
+func releaseTimeFlag(at string) (time.Time, error) {
+	t, ok, err := flagOrEpoch(at)
+	if err == nil && !ok {
+		err = usagef("no release time: pass --time or set SOURCE_DATE_EPOCH (the commit time), so the output is reproducible")
+	}
+	return t, err
 }
 
 // input fills the provenance input from the manifest and the flags.
@@ -237,3 +284,19 @@ type fileList []string
 
 func (l *fileList) String() string     { return strings.Join(*l, " ") }
 func (l *fileList) Set(v string) error { *l = append(*l, v); return nil }
+
+// comparison reads --reproduction; nil without it.
+func (af attestFlags) comparison() (*build.Comparison, error) {
+	if *af.reproduction == "" {
+		return nil, nil
+	}
+	data, err := readLimited(*af.reproduction, maxBuildReport)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	cmp := &build.Comparison{}
+	if err := strictjson.Decode(data, maxBuildReport, cmp); err != nil {
+		return nil, usageError(fmt.Errorf("--reproduction %s: %w", *af.reproduction, err))
+	}
+	return cmp, nil
+}

@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sentientos/reliquary/internal/atomicfile"
 	"github.com/sentientos/reliquary/pipeline/bench"
+	"github.com/sentientos/reliquary/pipeline/bundle"
+	"github.com/sentientos/reliquary/pipeline/trail"
 )
 
 // benchFlags are the bench command's flags, turned into the stage's input and policy below.
@@ -19,6 +23,7 @@ type benchFlags struct {
 	commands, ready          []string
 	cmdTimeout               time.Duration
 	out, markdown, statement string
+	record                   string
 }
 
 func runBench(ctx context.Context, cli *cliEnv, args []string) error {
@@ -30,6 +35,7 @@ func runBench(ctx context.Context, cli *cliEnv, args []string) error {
 	if err != nil {
 		return usageError(err)
 	}
+	start := time.Now()
 	in, err := f.input(cli)
 	if err != nil {
 		return usageError(err)
@@ -47,7 +53,10 @@ func runBench(ctx context.Context, cli *cliEnv, args []string) error {
 	if err := r.Gate.Err(); err != nil {
 		return gateFailed(err)
 	}
-	return nil
+	// Only a stage that passed leaves a record: bench.json as its output, which attest links
+	// and signs.
+	step := trail.Step{Command: os.Args, Outputs: trail.FilesOf(filepath.Dir(f.out), filepath.Base(f.out))}
+	return writeStageRecord(f.record, "bench", start, step)
 }
 
 func parseBenchFlags(cli *cliEnv, args []string) (*benchFlags, error) {
@@ -73,6 +82,7 @@ func parseBenchFlags(cli *cliEnv, args []string) (*benchFlags, error) {
 	})
 	fs.DurationVar(&f.cmdTimeout, "command-timeout", bench.DefaultCommandTimeout, "bound on one run of a command benchmark")
 	fs.StringVar(&f.out, "out", "", "write bench.json here (required)")
+	fs.StringVar(&f.record, "record", "", "after the benchmarks ran, write this stage's record to FILE, outside the bundle, for 'reliquary attest --stage-record FILE' (--out must then be BUNDLE/bench.json)")
 	fs.StringVar(&f.markdown, "markdown", "", "also write the Markdown table here (for release notes: notes --section Benchmarks=FILE)")
 	fs.StringVar(&f.statement, "statement", "", "also write the unsigned in-toto statement about bench.json here")
 	if _, err := fs.parse(args, 0); err != nil {
@@ -80,6 +90,9 @@ func parseBenchFlags(cli *cliEnv, args []string) (*benchFlags, error) {
 	}
 	if f.out == "" {
 		return nil, usagef("--out is required (where to write bench.json)")
+	}
+	if f.record != "" && filepath.Base(f.out) != bundle.BenchFile {
+		return nil, usagef("--record needs --out BUNDLE/%s: the record names the bundle's file", bundle.BenchFile)
 	}
 	return f, nil
 }

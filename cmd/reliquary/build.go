@@ -8,24 +8,26 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sentientos/reliquary/internal/atomicfile"
 	"github.com/sentientos/reliquary/pipeline/build"
 	"github.com/sentientos/reliquary/pipeline/freeze"
 	"github.com/sentientos/reliquary/pipeline/source"
 	"github.com/sentientos/reliquary/pipeline/trail"
 )
 
-// buildFlags are the flags of `reliquary build` that become build.Options.
+// buildFlags are the flags of `reliquary build` (and `reproduce`, which must build alike)
+// that become build.Options.
 type buildFlags struct {
+	version, commit                                     *string
 	goCache, modCache, lockFile, imageBase, repo, epoch *string
 	parallel                                            *int
+	platforms                                           stringList
 }
 
-func runBuild(ctx context.Context, cli *cliEnv, args []string) error {
-	fs := newFlagSet(cli, "build", "DIR")
-	version := fs.String("version", "", "release version to stamp and name artifacts with (required)")
-	commit := fs.String("commit", "", "commit to stamp (default: the source's git HEAD)")
-	out := fs.String("out", "", "output directory; artifacts go to OUT/artifacts/, which must be empty (required)")
-	bf := buildFlags{
+func addBuildFlags(fs *flagSet) *buildFlags {
+	bf := &buildFlags{
+		version:   fs.String("version", "", "release version to stamp and name artifacts with (required)"),
+		commit:    fs.String("commit", "", "commit to stamp (default: the source's git HEAD)"),
 		goCache:   fs.String("go-cache", "", "GOCACHE for the builds (default: the go command's)"),
 		modCache:  fs.String("mod-cache", "", "GOMODCACHE holding the frozen modules (default: the go command's)"),
 		lockFile:  fs.String("lock", "", "deps.lock.json to check the toolchain, go.mod and go.sum against"),
@@ -34,10 +36,23 @@ func runBuild(ctx context.Context, cli *cliEnv, args []string) error {
 		epoch:     fs.String("source-date-epoch", "", "commit time in Unix seconds (default: $SOURCE_DATE_EPOCH, else git HEAD's time)"),
 		parallel:  fs.Int("parallel", 0, "concurrent go builds (default: GOMAXPROCS)"),
 	}
+	fs.Var(&bf.platforms, "platforms", "os/arch list, comma-separated or repeated (default: reliquary.yaml's, else linux/amd64,linux/arm64,darwin/arm64,windows/amd64)")
+	return bf
+}
+
+// input is the build's input for the source at src into out.
+func (f *buildFlags) input(src, out string) build.Input {
+	return build.Input{Source: src, Version: *f.version, Commit: *f.commit, Platforms: f.platforms, OutDir: out}
+}
+
+func runBuild(ctx context.Context, cli *cliEnv, args []string) error {
+	fs := newFlagSet(cli, "build", "DIR")
+	out := fs.String("out", "", "output directory; artifacts go to OUT/artifacts/, which must be empty (required)")
+	bf := addBuildFlags(fs)
+	version := bf.version
 	record := fs.String("record", "", recordUsage+" (needs --lock)")
 	asJSON := fs.Bool("json", false, "print the full build record (commands, environment, toolchain, artifacts) as JSON")
-	var platforms stringList
-	fs.Var(&platforms, "platforms", "os/arch list, comma-separated or repeated (default: reliquary.yaml's, else linux/amd64,linux/arm64,darwin/arm64,windows/amd64)")
+	report := fs.String("report", "", "also write the full build record as JSON to FILE, outside the bundle, for 'reliquary audit --build-report FILE' and 'reliquary reproduce --build-report FILE'")
 	pos, err := fs.parse(args, 1)
 	if err != nil {
 		return err
@@ -54,12 +69,17 @@ func runBuild(ctx context.Context, cli *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := build.Run(ctx, build.Input{Source: pos[0], Version: *version, Commit: *commit, Platforms: platforms, OutDir: *out}, opts...)
+	res, err := build.Run(ctx, bf.input(pos[0], *out), opts...)
 	if err != nil {
 		return usageError(err)
 	}
 	if *record != "" {
 		if err := writeStageRecord(*record, "build", start, trail.BuildStep(os.Args, tree, *bf.lockFile, res.Artifacts)); err != nil {
+			return err
+		}
+	}
+	if *report != "" {
+		if err := writeJSONFile(*report, res); err != nil {
 			return err
 		}
 	}
@@ -79,7 +99,7 @@ func runBuild(ctx context.Context, cli *cliEnv, args []string) error {
 }
 
 // options turns the flags into build.Options.
-func (f buildFlags) options(cli *cliEnv) ([]build.Option, error) {
+func (f *buildFlags) options(cli *cliEnv) ([]build.Option, error) {
 	opts := []build.Option{build.WithLogger(cli.log)}
 	for _, o := range []struct {
 		val string
@@ -126,4 +146,16 @@ func recordedTree(record, lockFile, out, src string) (string, error) {
 		return "", usageError(fmt.Errorf("build: digest the source tree: %w", err))
 	}
 	return tree, nil
+}
+
+// writeJSONFile writes v as indented JSON to path, atomically.
+func writeJSONFile(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return usageError(err)
+	}
+	return nil
 }

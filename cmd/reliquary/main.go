@@ -25,16 +25,21 @@ type command struct {
 // function lives in a file of its own named after the command.
 var commands = []command{
 	{"keygen", "make an ECDSA P-256 signing key pair", runKeygen},
+	{"describe", "read a release's source facts from git (commit, remote, time, tags) as JSON", runDescribe},
 	{"digest", "write manifest.json and SHA256SUMS for a bundle's artifacts", runDigest},
 	{"sign", "sign a bundle's manifest (Sigstore bundle v0.3)", runSign},
 	{"attest", "write signed SLSA provenance, in-toto links and layout", runAttest},
 	{"verify", "the provenance gate: check digests, signatures and attestations", runVerify},
 	{"freeze", "check and record a Go project's dependency set (deps.lock.json)", runFreeze},
 	{"build", "build a Go project reproducibly into release artifacts", runBuild},
+	{"reproduce", "rebuild from a copy of the source and compare with a build's artifacts", runReproduce},
 	{"release", "run the whole pipeline on this host, without a container engine", runRelease},
 	{"replay", "rebuild a release from source and compare every artifact", runReplay},
 	{"promote", "re-issue a verified release candidate under its final version, no rebuild", runPromote},
 	{"notes", "write release notes and a CHANGELOG entry from git history", runNotes},
+	{"audit", "audit a signed bundle and write audit_summary.md", runAudit},
+	{"escrow", "archive and sign a bundle's records for long-term escrow", runEscrow},
+	{"seal", "a release's last stage: the gate, then verification.json and the signed summary", runSeal},
 	{"bench", "run benchmarks, compare against a baseline, gate on regressions", runBench},
 	{"version", "print reliquary's version", runVersion},
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/sentientos/reliquary/pipeline/changelog"
 	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/notes"
+	"github.com/sentientos/reliquary/pipeline/release"
 	semver "github.com/sentientos/reliquary/pipeline/version"
 )
 
@@ -24,7 +25,7 @@ type notesFlags struct {
 	bundle, bundleName, key, out               string
 	changelog, entry                           string
 	maxCommits                                 int
-	allowNotGreater                            bool
+	allowNotGreater, inBundle                  bool
 	hide                                       stringList
 	groups                                     []notes.Group
 	sections                                   []notes.Section
@@ -38,6 +39,9 @@ func runNotes(ctx context.Context, cli *cliEnv, args []string) error {
 	repo, err := gitlog.Open(ctx, f.source)
 	if err != nil {
 		return usageError(err)
+	}
+	if f.inBundle {
+		return notesInBundle(ctx, cli, repo, f)
 	}
 	h, err := releaseHistory(ctx, repo, f)
 	if err != nil {
@@ -78,6 +82,7 @@ func parseNotesFlags(cli *cliEnv, args []string) (*notesFlags, error) {
 	fs.StringVar(&f.entry, "changelog-entry", "", "also write the version's CHANGELOG entry alone to this file")
 	fs.IntVar(&f.maxCommits, "max-commits", notes.DefaultMaxCommits, "list at most this many commits (0: no limit)")
 	fs.BoolVar(&f.allowNotGreater, "allow-not-greater-unsafe", false, "accept a version not greater than the latest release tag")
+	fs.BoolVar(&f.inBundle, "in-bundle", false, "the release's notes stage: write RELEASE_NOTES.md and CHANGELOG.md (the project's, with this version's entry) into --bundle, as 'reliquary release' does (needs --bundle and --key)")
 	fs.Var(&f.hide, "hide-types", "conventional commit types to leave out of the notes, e.g. chore,ci")
 	fs.Func("group", "extra notes heading for commit types, TITLE=type[,type]; repeatable", func(s string) error {
 		title, types, ok := strings.Cut(s, "=")
@@ -115,16 +120,72 @@ func readSection(s string) (notes.Section, error) {
 	return notes.Section{Title: strings.TrimSpace(title), Markdown: string(data)}, nil
 }
 
+// notesInBundle is the release's notes stage, the one the local runner runs: notes and
+// changelog written into the bundle, from the history and the bundle's manifest.
+func notesInBundle(ctx context.Context, cli *cliEnv, repo *gitlog.Repo, f *notesFlags) error {
+	if f.bundle == "" || f.key == "" {
+		return usagef("--in-bundle needs --bundle (the release) and --key (its public key)")
+	}
+	pub, err := keys.LoadPublic(f.key)
+	if err != nil {
+		return usageError(fmt.Errorf("--key: %w", err))
+	}
+	commit, v, err := checkVersion(ctx, repo, f)
+	if err != nil {
+		return usageError(err)
+	}
+	m, err := readManifest(f.bundle)
+	if err != nil {
+		return usageError(err)
+	}
+	existing, err := release.ReadChangelog(f.source)
+	if err != nil {
+		return usageError(err)
+	}
+	name := f.bundleName
+	if name == "" {
+		name = "dist"
+	}
+	out, err := release.WriteNotes(ctx, release.NotesInput{
+		Dir: f.bundle, Repo: repo, Version: v, Commit: commit, Project: m.Project,
+		Signer: pub, KeyFile: filepath.Base(f.key), BundleName: name, Changelog: existing,
+	})
+	if err != nil {
+		return usageError(err)
+	}
+	cli.log.Info("release notes", "version", v.String(), "commits", len(out.History.Changes), "previous", out.History.Previous)
+	if out.History.Note != "" {
+		cli.log.Warn(out.History.Note)
+	}
+	for _, file := range out.Files {
+		fmt.Fprintln(cli.stdout, joinPath(f.bundle, file))
+	}
+	return nil
+}
+
 // releaseHistory checks the requested version against the repository's tags and collects
 // the commits it releases.
 func releaseHistory(ctx context.Context, repo *gitlog.Repo, f *notesFlags) (*notes.History, error) {
+	commit, v, err := checkVersion(ctx, repo, f)
+	if err != nil {
+		return nil, err
+	}
+	copts := []notes.CollectOption{notes.AtRevision(commit), notes.MaxCommits(f.maxCommits)}
+	if f.previous != "" {
+		copts = append(copts, notes.SincePrevious(f.previous))
+	}
+	return notes.Collect(ctx, repo, v, copts...)
+}
+
+// checkVersion resolves --commit and checks --version against the repository's tags.
+func checkVersion(ctx context.Context, repo *gitlog.Repo, f *notesFlags) (string, semver.Version, error) {
 	commit, err := repo.Resolve(ctx, f.commit)
 	if err != nil {
-		return nil, fmt.Errorf("--commit: %w", err)
+		return "", semver.Version{}, fmt.Errorf("--commit: %w", err)
 	}
 	tags, err := repo.Tags(ctx)
 	if err != nil {
-		return nil, err
+		return "", semver.Version{}, err
 	}
 	vtags := make([]semver.Tag, len(tags))
 	for i, t := range tags {
@@ -136,13 +197,9 @@ func releaseHistory(ctx context.Context, repo *gitlog.Repo, f *notesFlags) (*not
 	}
 	v, err := semver.Check(f.version, vtags, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("--version: %w", err)
+		return "", semver.Version{}, fmt.Errorf("--version: %w", err)
 	}
-	copts := []notes.CollectOption{notes.AtRevision(commit), notes.MaxCommits(f.maxCommits)}
-	if f.previous != "" {
-		copts = append(copts, notes.SincePrevious(f.previous))
-	}
-	return notes.Collect(ctx, repo, v, copts...)
+	return commit, v, nil
 }
 
 // verificationInput reads the bundle and key named by the flags; nil when neither is given.

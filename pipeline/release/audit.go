@@ -3,10 +3,12 @@ package release
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/sentientos/reliquary/pipeline/audit"
 	"github.com/sentientos/reliquary/pipeline/build"
 	"github.com/sentientos/reliquary/pipeline/bundle"
+	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/trail"
 	"github.com/sentientos/reliquary/pipeline/verify"
 )
@@ -19,40 +21,67 @@ var StagesAfterSummary = []string{"escrow", "verify"}
 // with signatures checked against the release key, before the escrow and the final gate.
 const PreEscrowGate = "Gate over the staged bundle, before the escrow (release key trusted)"
 
-// audit runs the least-privilege audit and a gate pass over the staged bundle, and writes
-// audit_summary.md. A high-severity finding, or a bundle that already fails the gate,
-// fails the release.
-func (r *run) audit(ctx context.Context, src *sourceInfo, built *build.Output, m *bundle.Manifest) error {
+// AuditInput is what the audit stage reads.
+type AuditInput struct {
+	Dir      string           // the staged bundle, signed and attested
+	Manifest *bundle.Manifest // its manifest
+	Source   string           // the project's source: a Dagger module in it is checked statically
+	Time     time.Time        // the release time
+	Build    *build.Output    // the build's record; nil when unknown (a low finding)
+	Trail    []trail.Record   // the stages run so far, in order
+	Key      *keys.PublicKey  // the release key: the gate before the escrow trusts it alone
+}
+
+// audit is the runner's audit stage.
+func (r *run) audit(ctx context.Context, src *SourceInfo, built *build.Output, m *bundle.Manifest) error {
 	return r.trail.Run(ctx, "audit", func(ctx context.Context) (trail.Step, error) {
-		module, err := audit.FindDaggerModule(r.in.Source)
+		rep, err := Audit(ctx, AuditInput{Dir: r.stage, Manifest: m, Source: r.in.Source, Time: src.Time, Build: built, Trail: r.trail.Records(), Key: r.in.Key.PublicKey()})
 		if err != nil {
-			return trail.Step{}, fmt.Errorf("audit: %w", err)
-		}
-		rep, err := audit.Run(ctx, audit.Input{Dir: r.stage, Manifest: m, CommitTime: src.Time, Build: BuildRecords(built), DaggerModule: module})
-		if err != nil {
-			return trail.Step{}, err
-		}
-		gate, err := verify.Run(ctx, r.stage, verify.WithKeys(r.in.Key.PublicKey()))
-		if err != nil {
-			return trail.Step{}, err
-		}
-		g := audit.Gate{Title: PreEscrowGate, Report: gate, Pending: Pending}
-		md := audit.Summary(audit.SummaryInput{
-			Project: m.Project, Version: m.Version, Source: m.Source, Time: src.Time,
-			Trail: r.trail.Records(), Current: "audit", After: StagesAfterSummary,
-			Toolchain: built.Toolchain.Version, ToolchainDetail: built.Toolchain.GoVersion,
-			BaseImages: m.BaseImages, Dependencies: m.Dependencies,
-			Gates: []audit.Gate{g}, Audit: rep,
-		})
-		if err := bundle.WriteFile(r.stage, bundle.AuditSummaryFile, md); err != nil {
 			return trail.Step{}, err
 		}
 		r.s.log.Info("least-privilege audit", "high", rep.Count(audit.High), "medium", rep.Count(audit.Medium), "low", rep.Count(audit.Low))
-		if err := AuditGate(rep, g); err != nil {
-			return trail.Step{}, err
-		}
 		return trail.Step{Inputs: trail.FilesOf(r.stage, bundle.ManifestFile), Outputs: trail.FilesOf(r.stage, bundle.AuditSummaryFile)}, nil
 	})
+}
+
+// Audit runs the least-privilege audit and a gate pass over the staged bundle, and writes
+// audit_summary.md. A high-severity finding, or a bundle that already fails the gate,
+// fails the release (ErrGate); the summary is written either way.
+func Audit(ctx context.Context, in AuditInput) (*audit.Report, error) {
+	module, err := audit.FindDaggerModule(in.Source)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	ain := audit.Input{Dir: in.Dir, Manifest: in.Manifest, CommitTime: in.Time, DaggerModule: module}
+	var toolchain, detail string
+	if in.Build != nil {
+		ain.Build = BuildRecords(in.Build)
+		toolchain, detail = in.Build.Toolchain.Version, in.Build.Toolchain.GoVersion
+	}
+	rep, err := audit.Run(ctx, ain)
+	if err != nil {
+		return nil, err
+	}
+	gate, err := verify.Run(ctx, in.Dir, verify.WithKeys(in.Key))
+	if err != nil {
+		return nil, err
+	}
+	m := in.Manifest
+	if toolchain == "" {
+		toolchain = m.Toolchain
+	}
+	g := audit.Gate{Title: PreEscrowGate, Report: gate, Pending: Pending}
+	md := audit.Summary(audit.SummaryInput{
+		Project: m.Project, Version: m.Version, Source: m.Source, Time: in.Time,
+		Trail: in.Trail, Current: "audit", After: StagesAfterSummary,
+		Toolchain: toolchain, ToolchainDetail: detail,
+		BaseImages: m.BaseImages, Dependencies: m.Dependencies,
+		Gates: []audit.Gate{g}, Audit: rep,
+	})
+	if err := bundle.WriteFile(in.Dir, bundle.AuditSummaryFile, md); err != nil {
+		return nil, err
+	}
+	return rep, AuditGate(rep, g)
 }
 
 // Pending are the files the gate run before the escrow expects but cannot find yet.

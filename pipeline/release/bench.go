@@ -6,6 +6,7 @@ import (
 
 	"github.com/sentientos/reliquary/pipeline/bench"
 	"github.com/sentientos/reliquary/pipeline/bundle"
+	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/trail"
 )
 
@@ -48,11 +49,7 @@ func (r *run) bench(ctx context.Context) (*bench.Report, error) {
 		if err := bundle.WriteFile(r.stage, bundle.BenchFile, data); err != nil {
 			return trail.Step{}, err
 		}
-		stmt, err := bench.Statement(data)
-		if err != nil {
-			return trail.Step{}, err
-		}
-		if err := r.signStatement(bundle.BenchSigFile, stmt); err != nil {
+		if err := SignBench(r.stage, r.in.Key); err != nil {
 			return trail.Step{}, err
 		}
 		if err := report.Gate.Err(); err != nil {
@@ -65,4 +62,22 @@ func (r *run) bench(ctx context.Context) (*bench.Report, error) {
 		return trail.Step{Command: cmd, Outputs: trail.FilesOf(r.stage, bundle.BenchFile, bundle.BenchSigFile)}, nil
 	})
 	return report, err
+}
+
+// SignBench signs the statement about the bundle's bench.json into bench.sigstore.json.
+func SignBench(dir string, key *keys.PrivateKey) error {
+	b, err := bundle.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	data, err := b.ReadFile(bundle.BenchFile, bench.MaxReportSize)
+	if err != nil {
+		return err
+	}
+	stmt, err := bench.Statement(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", bundle.BenchFile, err)
+	}
+	return signStatement(dir, bundle.BenchSigFile, stmt, key)
 }

@@ -16,7 +16,7 @@ func (r *run) declareEscrow() {
 
 // escrow archives the release's records (manifest, sums, signatures, provenance, notes,
 // changelog, audit summary) into escrow.tar.gz and signs it.
-func (r *run) escrow(ctx context.Context, src *sourceInfo) error {
+func (r *run) escrow(ctx context.Context, src *SourceInfo) error {
 	return r.trail.Run(ctx, "escrow", func(context.Context) (trail.Step, error) {
 		out, err := escrow.Write(r.stage, r.in.Key, src.Time)
 		if err != nil {

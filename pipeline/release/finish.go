@@ -11,6 +11,7 @@ import (
 	"github.com/sentientos/reliquary/pipeline/build"
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/freeze"
+	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/links"
 	"github.com/sentientos/reliquary/pipeline/repro"
 	"github.com/sentientos/reliquary/pipeline/sign"
@@ -19,37 +20,50 @@ import (
 	"github.com/sentientos/reliquary/pipeline/vsa"
 )
 
-// reproduce rebuilds from a copy of the source in another directory with an empty build
-// cache and compares every artifact with the first build. A difference fails the release.
-func (r *run) reproduce(ctx context.Context, src *sourceInfo, lock *freeze.Lock, built *build.Output) (*build.Comparison, error) {
+// reproduce is the runner's reproducibility stage.
+func (r *run) reproduce(ctx context.Context, src *SourceInfo, lock *freeze.Lock, built *build.Output) (*build.Comparison, error) {
 	if !r.s.reproduce {
 		r.trail.Skip(ctx, "reproducibility", "not asked (--check-reproducible)")
 		return nil, nil
 	}
 	var cmp *build.Comparison
 	err := r.trail.Run(ctx, "reproducibility", func(ctx context.Context) (trail.Step, error) {
-		work, err := os.MkdirTemp("", "reliquary-rebuild-")
+		var err error
+		cmp, err = Reproduce(ctx, r.buildInput(src, ""), built.Tree(), func(goCache string) []build.Option {
+			return r.buildOptions(src, lock, goCache)
+		})
 		if err != nil {
 			return trail.Step{}, err
 		}
-		defer os.RemoveAll(work)
-		copyDir := filepath.Join(work, "src")
-		if err := copySource(r.in.Source, copyDir); err != nil {
-			return trail.Step{}, err
-		}
-		second := *r
-		second.in.Source = copyDir
-		out, err := build.Run(ctx, second.buildInput(src, filepath.Join(work, "out")), second.buildOptions(src, lock, filepath.Join(work, "gocache"))...)
-		if err != nil {
-			return trail.Step{}, fmt.Errorf("rebuild: %w", err)
-		}
-		cmp = build.Compare(built.Tree(), out.Tree())
-		if !cmp.OK() {
-			return trail.Step{}, fmt.Errorf("%w: not reproducible: %s", ErrGate, describeDifferences(cmp))
-		}
-		return trail.Step{Command: []string{"reliquary", "release", "--check-reproducible"}, Outputs: trail.ArtifactFiles(out.Artifacts)}, nil
+		return trail.Step{Command: []string{"reliquary", "release", "--check-reproducible"}, Outputs: trail.ArtifactFiles(built.Artifacts)}, nil
 	})
 	return cmp, err
+}
+
+// Reproduce rebuilds from a copy of in.Source in another directory with an empty build
+// cache (opts gets its path) and compares every artifact with first. A difference fails
+// (ErrGate), naming each artifact and where it first differs; the comparison is returned
+// either way.
+func Reproduce(ctx context.Context, in build.Input, first build.Tree, opts func(goCache string) []build.Option) (*build.Comparison, error) {
+	work, err := os.MkdirTemp("", "reliquary-rebuild-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	copyDir := filepath.Join(work, "src")
+	if err := copySource(in.Source, copyDir); err != nil {
+		return nil, err
+	}
+	in.Source, in.OutDir = copyDir, filepath.Join(work, "out")
+	out, err := build.Run(ctx, in, opts(filepath.Join(work, "gocache"))...)
+	if err != nil {
+		return nil, fmt.Errorf("rebuild: %w", err)
+	}
+	cmp := build.Compare(first, out.Tree())
+	if !cmp.OK() {
+		return cmp, fmt.Errorf("%w: not reproducible: %s", ErrGate, describeDifferences(cmp))
+	}
+	return cmp, nil
 }
 
 func describeDifferences(cmp *build.Comparison) string {
@@ -65,7 +79,7 @@ func describeDifferences(cmp *build.Comparison) string {
 
 // attest signs the provenance, records the in-toto links and layout, and signs the
 // reproducibility result when there is one.
-func (r *run) attest(ctx context.Context, src *sourceInfo, lock *freeze.Lock, built *build.Output, m *bundle.Manifest, cmp *build.Comparison) error {
+func (r *run) attest(ctx context.Context, src *SourceInfo, lock *freeze.Lock, built *build.Output, m *bundle.Manifest, cmp *build.Comparison) error {
 	return r.trail.Run(ctx, "attest", func(ctx context.Context) (trail.Step, error) {
 		prov, err := attest.Write(r.stage, r.provenanceInput(src, lock, built, m), r.in.Key)
 		if err != nil {
@@ -82,7 +96,7 @@ func (r *run) attest(ctx context.Context, src *sourceInfo, lock *freeze.Lock, bu
 		if err != nil {
 			return trail.Step{}, err
 		}
-		set, err := links.BundleSet(r.stage, m, layoutExpiry(src.Time), links.Preceded(steps, recorded))
+		set, err := links.BundleSet(r.stage, m, LayoutExpiry(src.Time), links.Preceded(steps, recorded))
 		if err != nil {
 			return trail.Step{}, err
 		}
@@ -93,7 +107,7 @@ func (r *run) attest(ctx context.Context, src *sourceInfo, lock *freeze.Lock, bu
 	})
 }
 
-func (r *run) provenanceInput(src *sourceInfo, lock *freeze.Lock, built *build.Output, m *bundle.Manifest) *attest.Input {
+func (r *run) provenanceInput(src *SourceInfo, lock *freeze.Lock, built *build.Output, m *bundle.Manifest) *attest.Input {
 	in := &attest.Input{
 		Version:      r.in.Version,
 		Source:       attest.Source{Repository: src.Repository, Ref: src.Ref, Commit: src.Commit, TreeDigest: src.TreeDigest},
@@ -114,7 +128,7 @@ func (r *run) provenanceInput(src *sourceInfo, lock *freeze.Lock, built *build.O
 
 // invocationID defaults to a value derived from what is released, so that the same release
 // gives the same provenance bytes; a CI run id is better when there is one.
-func (r *run) invocationID(src *sourceInfo) string {
+func (r *run) invocationID(src *SourceInfo) string {
 	if r.in.InvocationID != "" {
 		return r.in.InvocationID
 	}
@@ -122,15 +136,26 @@ func (r *run) invocationID(src *sourceInfo) string {
 }
 
 func (r *run) signStatement(name string, stmt []byte) error {
-	signed, err := sign.DSSE(stmt, attest.PayloadType, r.in.Key)
+	return signStatement(r.stage, name, stmt, r.in.Key)
+}
+
+// signStatement signs an in-toto statement into the bundle at dir as name.
+func signStatement(dir, name string, stmt []byte, key *keys.PrivateKey) error {
+	signed, err := sign.DSSE(stmt, attest.PayloadType, key)
 	if err != nil {
 		return fmt.Errorf("sign %s: %w", name, err)
 	}
-	return bundle.WriteFile(r.stage, name, signed)
+	return bundle.WriteFile(dir, name, signed)
 }
 
 func (r *run) signReproduction(cmp *build.Comparison, m *bundle.Manifest) error {
-	res := repro.Result{Version: r.in.Version, Reproduced: cmp.Reproduced, Method: "rebuilt from a copy of the source in another directory with an empty GOCACHE"}
+	return SignReproduction(r.stage, cmp, m, r.in.Key)
+}
+
+// SignReproduction signs the result of Reproduce into the bundle at dir
+// (reproducibility.sigstore.json), its subjects the manifest's artifacts.
+func SignReproduction(dir string, cmp *build.Comparison, m *bundle.Manifest, key *keys.PrivateKey) error {
+	res := repro.Result{Version: m.Version, Reproduced: cmp.Reproduced, Method: "rebuilt from a copy of the source in another directory with an empty GOCACHE"}
 	for _, d := range cmp.Differences {
 		res.Differences = append(res.Differences, d.String())
 	}
@@ -138,7 +163,7 @@ func (r *run) signReproduction(cmp *build.Comparison, m *bundle.Manifest) error 
 	if err != nil {
 		return err
 	}
-	return r.signStatement(bundle.ReproSigFile, stmt)
+	return signStatement(dir, bundle.ReproSigFile, stmt, key)
 }
 
 // verify runs the gate over the staged bundle with the release key as the only trusted key,
@@ -147,33 +172,37 @@ func (r *run) verify(ctx context.Context) (*verify.Report, error) {
 	var report *verify.Report
 	err := r.trail.Run(ctx, "verify", func(ctx context.Context) (trail.Step, error) {
 		var err error
-		if report, err = verify.Run(ctx, r.stage, verify.WithKeys(r.in.Key.PublicKey()), verify.WithSHA512()); err != nil {
+		if report, err = Seal(ctx, r.stage, r.in.Key); err != nil {
 			return trail.Step{}, err
 		}
-		if !report.Verified {
-			return trail.Step{}, fmt.Errorf("%w: the release does not pass its own gate: %d problem(s), first: %s: %s", ErrGate, report.Failures(), report.Findings[0].File, report.Findings[0].Message)
-		}
-		if err := r.writeVerification(report); err != nil {
-			return trail.Step{}, err
-		}
-		return trail.Step{Command: []string{"reliquary", "verify", ".", "--key", r.in.KeyName + ".pub"}, Outputs: trail.FilesOf(r.stage, bundle.VerificationFile, bundle.VSAFile)}, nil
+		return trail.Step{Command: []string{"reliquary", "seal", ".", "--key", r.in.KeyName + ".key"}, Outputs: trail.FilesOf(r.stage, bundle.VerificationFile, bundle.VSAFile)}, nil
 	})
 	return report, err
 }
 
-func (r *run) writeVerification(report *verify.Report) error {
+// Seal is a release's last stage: the gate over the finished bundle at dir, trusting only
+// the public half of the release key, whose report (verification.json) and signed
+// verification summary it then adds. A bundle that fails its own gate is refused (ErrGate).
+func Seal(ctx context.Context, dir string, key *keys.PrivateKey) (*verify.Report, error) {
+	report, err := verify.Run(ctx, dir, verify.WithKeys(key.PublicKey()), verify.WithSHA512())
+	if err != nil {
+		return nil, err
+	}
+	if !report.Verified {
+		return report, fmt.Errorf("%w: the release does not pass its own gate: %d problem(s), first: %s: %s", ErrGate, report.Failures(), report.Findings[0].File, report.Findings[0].Message)
+	}
 	data, err := report.JSON()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := bundle.WriteFile(r.stage, bundle.VerificationFile, data); err != nil {
-		return err
+	if err := bundle.WriteFile(dir, bundle.VerificationFile, data); err != nil {
+		return nil, err
 	}
 	stmt, err := Summary(report, "https://reliquary.dev/verifier/release", time.Now(), "")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return r.signStatement(bundle.VSAFile, stmt)
+	return report, signStatement(dir, bundle.VSAFile, stmt, key)
 }
 
 // Summary builds the verification summary statement for a report.
@@ -189,10 +218,10 @@ func Summary(report *verify.Report, verifierID string, at time.Time, resource st
 	})
 }
 
-// layoutExpiry is when the in-toto layout stops being valid. It derives from the release
+// LayoutExpiry is when the in-toto layout stops being valid. It derives from the release
 // time (never the wall clock, so the layout is reproducible) and is far enough away that an
 // auditor can verify an old release; rotate keys by cutting new releases, not by expiry.
-func layoutExpiry(release time.Time) time.Time { return release.AddDate(10, 0, 0) }
+func LayoutExpiry(release time.Time) time.Time { return release.AddDate(10, 0, 0) }
 
 // precedingLinks turns the trail's freeze and build (and bench) records into in-toto steps
 // and links, so the layout chains source -> freeze -> build -> digest: an artifact that

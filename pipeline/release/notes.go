@@ -161,7 +161,7 @@ func ReadChangelog(dir string) ([]byte, error) {
 }
 
 // notes writes RELEASE_NOTES.md and CHANGELOG.md into the staging bundle.
-func (r *run) notes(ctx context.Context, src *sourceInfo, m *bundle.Manifest) error {
+func (r *run) notes(ctx context.Context, src *SourceInfo, m *bundle.Manifest) error {
 	return r.trail.Run(ctx, "notes", func(ctx context.Context) (trail.Step, error) {
 		repo, err := gitlog.Open(ctx, r.in.Source)
 		if err != nil {
