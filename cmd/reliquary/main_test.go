@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sentientos/reliquary/internal/testbundle"
+	"github.com/sentientos/reliquary/pipeline/release"
 )
 
 // cli runs the CLI in-process and returns its exit code and output.
@@ -80,5 +81,18 @@ func TestDoubleDashEndsFlags(t *testing.T) {
 	testbundle.Write(t, dir, testbundle.Files{"a.txt": "a"})
 	if code, _, stderr := cli(t, "digest", "--version", "v1", "--", dir); code != 0 {
 		t.Fatalf("digest -- DIR exit %d: %s", code, stderr)
+	}
+}
+
+// Every stage of a release is a CLI command, so both runners run the same code.
+func TestEveryStageIsACommand(t *testing.T) {
+	for _, st := range release.Stages {
+		found := false
+		for _, c := range commands {
+			found = found || c.name == st.Command
+		}
+		if !found {
+			t.Errorf("stage %s: no `reliquary %s` command", st.Name, st.Command)
+		}
 	}
 }

@@ -284,7 +284,7 @@ func TestSecretsAreNeverCached(t *testing.T) {
 	if n < 3 {
 		t.Errorf("only %d functions take a secret; sign, attest's source (sign), release and promote should", n)
 	}
-	for _, name := range []string{"Reliquary.Release", "Reliquary.Benchmark", "Reliquary.Replay", "Signed.Attest"} {
+	for _, name := range []string{"Reliquary.Release", "Reliquary.Benchmark", "Reliquary.Replay", "Signed.Attest", "Audited.Escrow", "Escrowed.Seal"} {
 		if fn := m.funcs[name]; fn == nil || !hasPragma(commentLines(fn.Doc), `+cache="never"`) {
 			t.Errorf("%s must be +cache=\"never\"", name)
 		}
@@ -337,20 +337,28 @@ func TestSecretsOnlyMountedAsFiles(t *testing.T) {
 }
 
 // The source arguments leave out exactly what the source tree digest leaves out, so that the
-// digest is the same in a checkout and in the container.
+// digest is the same in a checkout and in the container. Source and Release take .git along
+// for the stages that read the history, and hand the other stages the tree without it.
 func TestSourceIgnoresMatchTreeDigest(t *testing.T) {
 	want := append([]string(nil), source.DefaultExcludes...)
 	slices.Sort(want)
-	for _, tc := range []struct{ fn, param string }{
-		{"Reliquary.Source", "dir"},
-		{"Reliquary.Release", "source"},
-		{"Reliquary.Replay", "source"},
+	withoutGit := slices.DeleteFunc(slices.Clone(want), func(s string) bool { return s == ".git" })
+	for _, tc := range []struct {
+		fn, param string
+		want      []string
+	}{
+		{"Reliquary.Source", "dir", withoutGit},
+		{"Reliquary.Release", "source", withoutGit},
+		{"Reliquary.Replay", "source", want},
 	} {
 		got := pragmaList(t, paramPragmas(t, tc.fn, tc.param), "ignore")
 		slices.Sort(got)
-		if !slices.Equal(got, want) {
-			t.Errorf("%s(%s): +ignore=%v, want %v (pipeline/source.DefaultExcludes)", tc.fn, tc.param, got, want)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s(%s): +ignore=%v, want %v (pipeline/source.DefaultExcludes)", tc.fn, tc.param, got, tc.want)
 		}
+	}
+	if src := parseModule(t).funcs["Reliquary.Source"]; src == nil || !hasStringLiteral(src, ".git") || !slices.Contains(methodCalls(src), "WithoutDirectory") {
+		t.Error(`Reliquary.Source must hand the build stages the tree without .git (WithoutDirectory(".git"))`)
 	}
 	if got := pragmaList(t, paramPragmas(t, "New", "tool"), "ignore"); !slices.Contains(got, "*") {
 		t.Errorf("New(tool) must be an allowlist, got %v", got)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/sentientos/reliquary/internal/gitlog/gittest"
@@ -64,6 +65,18 @@ func TestReleaseVerifiesAndIsReproducible(t *testing.T) {
 	r, err := verify.Run(context.Background(), out, verify.WithKeys(k.PublicKey()))
 	if err != nil || !r.Verified || !r.Authenticated {
 		t.Fatalf("gate: %v %+v", err, r.Findings)
+	}
+	// The runner ran exactly the shared stage list, in order (bench skipped, not asked).
+	var ran []string
+	for _, rec := range res.Trail {
+		ran = append(ran, rec.Stage)
+	}
+	var want []string
+	for _, st := range release.Stages {
+		want = append(want, st.Name)
+	}
+	if !slices.Equal(ran, want) {
+		t.Errorf("the runner's stages = %v; release.Stages = %v", ran, want)
 	}
 	// No staging directory is left behind.
 	entries, _ := os.ReadDir(filepath.Dir(out))
