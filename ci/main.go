@@ -17,6 +17,9 @@
 package main
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/sentientos/reliquary/ci/internal/dagger"
 )
 
@@ -97,4 +100,14 @@ func New(
 		ModuleCache:         moduleCache,
 		BuildCache:          buildCache,
 	}
+}
+
+// Cli is the reliquary CLI the stages run, built from this module's source for the Go
+// image's platform: the same binary an auditor can run on a host to verify or replay.
+func (r *Reliquary) Cli(ctx context.Context) (*dagger.File, error) {
+	img, err := r.pin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cli: %w", err)
+	}
+	return r.cli(img), nil
 }

@@ -4,21 +4,23 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"strings"
 
 	"github.com/sentientos/reliquary/ci/internal/dagger"
 	layout "github.com/sentientos/reliquary/pipeline/bundle"
 )
 
-// Release runs the whole pipeline on a Go project: freeze, build, digest, sign, attest.
+// Release runs the whole pipeline on a Go project, the stages `reliquary release` runs.
 //
-// Each stage runs in its own container. Its bundle is handed out only after the provenance gate
-// passes: release ... bundle export --path=dist.
+// source, freeze, build, (reproduce,) digest, sign, attest, notes, audit, escrow and seal,
+// each in its own container. The commit, remote, ref and commit time come from the
+// checkout's .git; only source and notes see it. The bundle is handed out only after the
+// provenance gate passes: release --source=. --version=v1.0.0 --signing-key=env://K bundle
+// export --path=dist.
 // +cache="never"
 func (r *Reliquary) Release(
 	ctx context.Context,
-	// The project's source tree: the directory holding go.mod. .git and dist are left out.
-	// +ignore=[".git", "dist"]
+	// The project's git checkout: the directory holding go.mod and .git. dist is left out.
+	// +ignore=["dist"]
 	source *dagger.Directory,
 	// Release version: vMAJOR.MINOR.PATCH, optionally -alpha.N, -beta.N or -rc.N.
 	version string,
@@ -31,29 +33,37 @@ func (r *Reliquary) Release(
 	// Target platforms, OS/ARCH (default: the project's reliquary.yaml, else the CLI's default).
 	// +optional
 	platforms []string,
-	// Commit the source is at (git rev-parse HEAD): recorded in the manifest, the provenance
-	// and the binaries. .git is not sent to the engine, so the commit is passed.
+	// Rebuild from a copy of the tree with an empty build cache and fail unless every
+	// artifact is byte-identical; the result is signed into the bundle.
+	// +optional
+	checkReproducible bool,
+	// Run the project's Go benchmarks, sign bench.json into the release, and fail on a
+	// regression.
+	// +optional
+	bench bool,
+	// Git ref to compare the benchmarks against, side by side (for example the previous tag).
+	// +optional
+	benchBaseline string,
+	// Commit released (default: the checkout's HEAD).
+	// +optional
 	commit string,
-	// Source repository URL (git remote get-url origin), recorded in the manifest and the
-	// provenance.
+	// Source repository URL (default: the checkout's remote origin).
+	// +optional
 	repository string,
-	// Commit time in Unix seconds (git log -1 --format=%ct): the time of every file in the
-	// artifacts, since builds never use the wall clock.
+	// Release time in Unix seconds (default: the commit time).
+	// +optional
 	sourceDateEpoch int,
-	// Git ref built, for example refs/tags/v1.0.0, recorded in the provenance.
+	// Git ref released (default: refs/tags/VERSION).
 	// +optional
 	ref string,
 	// OCI image layout tarball the image is built on (default: scratch, or reliquary.yaml's).
 	// +optional
 	imageBase *dagger.File,
-	// Project name (default: the last element of the module path in go.mod).
-	// +optional
-	name string,
 	// This run's identity recorded in the provenance, for example the CI run's URL.
 	// +optional
 	invocationID string,
-) (*Attested, error) {
-	p, err := r.Source(ctx, source, version, commit, repository, sourceDateEpoch, ref, name)
+) (*Released, error) {
+	p, err := r.Source(ctx, source, version, commit, repository, sourceDateEpoch, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +75,18 @@ func (r *Reliquary) Release(
 	if err != nil {
 		return nil, err
 	}
+	if checkReproducible {
+		if b, err = b.Reproduce(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if bench {
+		if b, err = b.Bench(ctx, benchBaseline, nil, "5%"); err != nil {
+			return nil, err
+		}
+	} else if benchBaseline != "" {
+		return nil, fmt.Errorf("release: --bench-baseline needs --bench")
+	}
 	d, err := b.Digest(ctx)
 	if err != nil {
 		return nil, err
@@ -73,7 +95,23 @@ func (r *Reliquary) Release(
 	if err != nil {
 		return nil, err
 	}
-	return s.Attest(ctx, invocationID)
+	a, err := s.Attest(ctx, invocationID)
+	if err != nil {
+		return nil, err
+	}
+	n, err := a.Notes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	au, err := n.Audit(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e, err := au.Escrow(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.Seal(ctx)
 }
 
 // Replay rebuilds a release from its source and compares every artifact: the auditor's check.
@@ -126,7 +164,7 @@ func (r *Reliquary) Promote(
 	// signing key).
 	// +optional
 	candidateKey *dagger.File,
-) (*Attested, error) {
+) (*Released, error) {
 	img, err := r.pin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("promote: %w", err)
@@ -142,7 +180,29 @@ func (r *Reliquary) Promote(
 	if err != nil {
 		return nil, err
 	}
-	return &Attested{Tools: r, Images: img, Work: c.Directory(workPath)}, nil
+	return r.gated(ctx, img, c.Directory(workPath))
+}
+
+// gated hands out a finished bundle only if the provenance gate passes over it, trusting
+// the public keys it was signed with (the signing stage's own output).
+func (r *Reliquary) gated(ctx context.Context, img *Images, work *dagger.Directory) (*Released, error) {
+	pubs, err := work.Glob(ctx, layout.KeysDir+"/*.pub")
+	if err != nil || len(pubs) == 0 {
+		return nil, fmt.Errorf("bundle: no public key in keys/ to check the signatures with (%v)", err)
+	}
+	args := []string{"verify", workPath}
+	for _, p := range pubs {
+		args = append(args, "--key", path.Join(workPath, p))
+	}
+	c, err := gate(ctx, r.runtimeStage(img, work), args)
+	if err != nil {
+		return nil, err
+	}
+	report, err := c.Stdout(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Released{Bundle: work, Report: report}, nil
 }
 
 // Benchmarks are the result of a benchmark run.
@@ -182,13 +242,7 @@ func (r *Reliquary) Benchmark(
 		return nil, fmt.Errorf("benchmark: %w", err)
 	}
 	report, table := path.Join(workPath, layout.BenchFile), path.Join(workPath, "bench.md")
-	args := []string{"bench", "--source", srcPath, "--out", report, "--markdown", table, "--threshold", threshold}
-	if baselineRef != "" {
-		args = append(args, "--baseline-ref", baselineRef)
-	}
-	if len(packages) > 0 {
-		args = append(args, "--packages", strings.Join(packages, ","))
-	}
+	args := append(append([]string{"bench"}, benchArgs(report, baselineRef, packages, threshold)...), "--markdown", table)
 	c := uncached(r.goStage(img, source)).WithMountedDirectory(workPath, dag.Directory())
 	c, err = gate(ctx, c, args)
 	if err != nil {

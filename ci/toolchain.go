@@ -21,11 +21,13 @@ const (
 	// the bundle; attest turns them into the freeze and build in-toto links.
 	recordsPath = "/records"
 	// keyPath's stem names the public key the bundle ships: keys/release.pub.
-	keyPath    = "/run/secrets/release.key"
-	passPath   = "/run/secrets/release.key.password"
-	pubPath    = "/run/keys/trusted.pub"
-	modCache   = "/cache/go-mod"
-	buildCache = "/cache/go-build"
+	keyPath  = "/run/secrets/release.key"
+	passPath = "/run/secrets/release.key.password"
+	pubPath  = "/run/keys/trusted.pub"
+	// imageBasePath is where build and reproduce find an image base given as a file.
+	imageBasePath = "/image-base.oci.tar"
+	modCache      = "/cache/go-mod"
+	buildCache    = "/cache/go-build"
 	// stageUser runs every stage that holds a secret; secrets are mounted readable by it alone.
 	stageUser = "65532:65532"
 	// secretMode is 0400: the stage's user may read the secret, nobody may write it.
@@ -166,6 +168,15 @@ func (r *Reliquary) goStage(img *Images, src *dagger.Directory) *dagger.Containe
 		WithMountedCache(modCache, r.ModuleCache).
 		WithMountedCache(buildCache, r.BuildCache).
 		WithMountedDirectory(srcPath, src).
+		WithWorkdir(srcPath)
+}
+
+// gitStage is the Go image (which has git) with the CLI and the whole checkout, .git
+// included, at srcPath: for the stages that read the history (source, notes).
+func (r *Reliquary) gitStage(img *Images, checkout *dagger.Directory) *dagger.Container {
+	return r.goBase(img).
+		WithMountedFile(cliPath, r.cli(img)).
+		WithMountedDirectory(srcPath, checkout).
 		WithWorkdir(srcPath)
 }
 
