@@ -84,7 +84,7 @@ func (f *Fake) Tar() *dagger.Container { return nil }
 func (f *Fake) unexported() string { return "" }
 `
 
-func fakeAPI(t *testing.T) *callAPI {
+func fakeAPI(t testing.TB) *callAPI {
 	t.Helper()
 	m, err := parseModuleFiles(map[string][]byte{"fake.go": []byte(fakeModule)})
 	if err != nil {
@@ -213,14 +213,7 @@ func FuzzDaggerCalls(f *testing.F) {
 	f.Add("X=\"--a=$(b \"c\")\"\ndagger -m ./x call $X ${{ y }} [--z] ... \\\n | tee")
 	f.Add("```sh\ndagger call release `x` $(\n```\n`dagger call ...`")
 	f.Add("a:\n  - uses: dagger/dagger-for-github@v8\n    with: {call: \"release\", module: \".\"}\n")
-	m, err := parseModuleFiles(map[string][]byte{"fake.go": []byte(fakeModule)})
-	if err != nil {
-		f.Fatal(err)
-	}
-	api, err := buildCallAPI(m, "Fake")
-	if err != nil {
-		f.Fatal(err)
-	}
+	api := fakeAPI(f)
 	f.Fuzz(func(t *testing.T, text string) {
 		cmds := append(findDaggerCalls(text, 1, checkOpts{}, shellVars{}), markdownCalls(text)...)
 		if more, err := yamlCalls([]byte(text)); err == nil {

@@ -301,42 +301,14 @@ func restrictModes(t *testing.T, dir string) {
 	}
 }
 
-// copyGOROOT copies the toolchain to dst: what the go command needs to build (the tests,
-// API lists and docs stay behind).
+// copyGOROOT copies the toolchain to dst, as a container image holds it at another path.
 func copyGOROOT(t *testing.T, dst string) {
 	t.Helper()
 	out, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
 		t.Fatalf("go env GOROOT: %v", err)
 	}
-	src := strings.TrimSpace(string(out))
-	skip := map[string]bool{"test": true, "api": true, "doc": true, "misc": true}
-	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() && skip[rel] {
-			return filepath.SkipDir
-		}
-		target := filepath.Join(dst, rel)
-		switch info, err := d.Info(); {
-		case err != nil:
-			return err
-		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
-		case d.Type()&fs.ModeSymlink != 0:
-			link, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(link, target)
-		default:
-			copyFile(t, p, target, info.Mode().Perm())
-			return nil
-		}
-	})
-	if err != nil {
+	if err := buildtest.CopyTree(strings.TrimSpace(string(out)), dst); err != nil {
 		t.Fatalf("copy GOROOT: %v", err)
 	}
 }
