@@ -2,9 +2,11 @@ package citest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,19 +25,45 @@ type module struct {
 
 func parseModule(t *testing.T) *module {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join(root(t), "ci", "*.go"))
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no Go files in ci/ (%v)", err)
+	m, err := parseModuleDir(filepath.Join(root(t), "ci"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	fset := token.NewFileSet()
-	m := &module{fset: fset, funcs: map[string]*ast.FuncDecl{}, fileOf: map[*ast.FuncDecl]*ast.File{}}
+	return m
+}
+
+// parseModuleDir parses the Go files of the Dagger module whose source is dir (not its tests,
+// not the generated code).
+func parseModuleDir(dir string) (*module, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(paths) == 0 {
+		return nil, fmt.Errorf("no Go files in %s (%v)", dir, err)
+	}
+	files := map[string][]byte{}
 	for _, p := range paths {
 		if strings.HasSuffix(p, "_test.go") || strings.HasSuffix(p, ".gen.go") {
 			continue
 		}
-		f, err := parser.ParseFile(fset, p, nil, parser.ParseComments)
+		if files[p], err = os.ReadFile(p); err != nil {
+			return nil, err
+		}
+	}
+	return parseModuleFiles(files)
+}
+
+// parseModuleFiles parses a module's Go files, given by name.
+func parseModuleFiles(files map[string][]byte) (*module, error) {
+	fset := token.NewFileSet()
+	m := &module{fset: fset, funcs: map[string]*ast.FuncDecl{}, fileOf: map[*ast.FuncDecl]*ast.File{}}
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		f, err := parser.ParseFile(fset, name, files[name], parser.ParseComments)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		m.files = append(m.files, f)
 		for _, d := range f.Decls {
@@ -45,7 +73,7 @@ func parseModule(t *testing.T) *module {
 			}
 		}
 	}
-	return m
+	return m, nil
 }
 
 func funcKey(fn *ast.FuncDecl) string {

@@ -2,6 +2,7 @@ package citest_test
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -115,6 +116,14 @@ func TestGitHubExample(t *testing.T) {
 	}) {
 		t.Error("the release job does not run `release ... --signing-key=env://... bundle export`")
 	}
+	if !release.runsCall(func(s string) bool { return readsSourceFromGit(s) && strings.Contains(s, "--invocation-id=") }) {
+		t.Error("the release job should let the module read commit, repository and time from .git (no --commit, --repository, --source-date-epoch) and name the run with --invocation-id")
+	}
+	if !slices.ContainsFunc(release.Steps, func(s ghStep) bool {
+		return strings.HasPrefix(s.Uses, "actions/checkout@") && s.With["fetch-depth"] == "0" && s.With["persist-credentials"] == "false"
+	}) {
+		t.Error("the release job must check out the full history (fetch-depth: 0; the module reads .git) without leaving the token in .git/config (persist-credentials: false)")
+	}
 	for name, j := range wf.Jobs {
 		if name != gateJob && name != "release" && !needsTransitively(needs, name, gateJob) {
 			t.Errorf("job %s does not depend on %s: it could run on a bundle that failed the gate", name, gateJob)
@@ -130,12 +139,24 @@ func TestGitHubExample(t *testing.T) {
 }
 
 type glJob struct {
-	Stage  string    `yaml:"stage"`
-	Needs  needsList `yaml:"needs"`
-	Script []string  `yaml:"script"`
-	Rules  []struct {
+	Stage     string            `yaml:"stage"`
+	Needs     needsList         `yaml:"needs"`
+	Script    []string          `yaml:"script"`
+	Variables map[string]string `yaml:"variables"`
+	Rules     []struct {
 		If string `yaml:"if"`
 	} `yaml:"rules"`
+}
+
+// readsSourceFromGit reports whether a release call leaves the source's commit, repository
+// and commit time to the module, which reads them from .git.
+func readsSourceFromGit(call string) bool {
+	for _, f := range []string{"--commit=", "--repository=", "--source-date-epoch="} {
+		if strings.Contains(call, f) {
+			return false
+		}
+	}
+	return true
 }
 
 // GitLab CI: the same promises.
@@ -170,6 +191,10 @@ func TestGitLabExample(t *testing.T) {
 	}
 	if s := script(rel); !strings.Contains(s, "call release") || !regexp.MustCompile(`--signing-key="?(file|env)://`).MatchString(s) {
 		t.Errorf("the release job does not pass the key as a secret reference: %s", s)
+	}
+	if s := script(rel); !readsSourceFromGit(s) || !strings.Contains(s, "--invocation-id=") || rel.Variables["GIT_DEPTH"] != "0" {
+		t.Errorf("the release job should clone in full (GIT_DEPTH: 0, got %q), let the module read the source from .git and pass --invocation-id: %s",
+			rel.Variables["GIT_DEPTH"], s)
 	}
 	for name, j := range jobs {
 		if name != gateJob && name != "release" && !needsTransitively(needs, name, gateJob) {

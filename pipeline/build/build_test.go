@@ -25,6 +25,9 @@ var (
 var scratch string
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(childEnvVar); spec != "" {
+		os.Exit(runEnvChild(spec)) // this binary, re-executed as the container-like build
+	}
 	dir, err := os.MkdirTemp("", "reliquary-build-test-")
 	if err != nil {
 		panic(err)
