@@ -102,8 +102,10 @@ func New(
 	}
 }
 
-// Cli is the reliquary CLI the stages run, built from this module's source for the Go
-// image's platform: the same binary an auditor can run on a host to verify or replay.
+// Cli is the reliquary CLI the stages run, built from this module's source.
+//
+// It is built for the Go image's platform: the same binary an auditor can run on a host to
+// verify or replay.
 func (r *Reliquary) Cli(ctx context.Context) (*dagger.File, error) {
 	img, err := r.pin(ctx)
 	if err != nil {

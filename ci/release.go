@@ -9,7 +9,7 @@ import (
 	layout "github.com/sentientos/reliquary/pipeline/bundle"
 )
 
-// Release runs the whole pipeline on a Go project, the stages `reliquary release` runs.
+// Release runs the whole pipeline on a Go project: the stages `reliquary release` runs.
 //
 // source, freeze, build, (reproduce,) digest, sign, attest, notes, audit, escrow and seal,
 // each in its own container. The commit, remote, ref and commit time come from the

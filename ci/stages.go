@@ -47,8 +47,7 @@ type described struct {
 	SourceDateEpoch int    `json:"sourceDateEpoch"`
 }
 
-// Source selects the Go project to release and reads what the release records about it
-// from its git checkout: the first stage.
+// Source selects the Go project to release, the first stage, reading its facts from .git.
 //
 // The commit, remote, ref, commit time and release tags come from the checkout's .git
 // (each may be given instead); the version is checked against the tags. Its functions are
