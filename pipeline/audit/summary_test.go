@@ -16,7 +16,7 @@ import (
 
 func summaryInput(t *testing.T) audit.SummaryInput {
 	t.Helper()
-	report, err := verify.Run(context.Background(), testbundle.New(t, testbundle.Default()))
+	report, err := verify.Run(context.Background(), testbundle.New(t, testbundle.Default()), verify.WithDigestsOnlyUnsafe())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestSummaryWithoutGatesOrAudit(t *testing.T) {
 
 func TestGatePendingRecords(t *testing.T) {
 	dir := testbundle.New(t, testbundle.Default())
-	report, err := verify.Run(context.Background(), dir)
+	report, err := verify.Run(context.Background(), dir, verify.WithDigestsOnlyUnsafe())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,8 @@ const (
 )
 
 // WithKeys turns on every signature and attestation check, trusting only pubs (several for
-// key rotation). Without it the gate checks digests only and says so in the report.
+// key rotation). Run refuses to run without it unless the caller opts out by name
+// (WithDigestsOnlyUnsafe).
 func WithKeys(pubs ...*keys.PublicKey) Option {
 	return func(c *config) error {
 		tk, err := trust.NewKeys(pubs...)
@@ -44,6 +45,7 @@ func WithKeys(pubs ...*keys.PublicKey) Option {
 		}
 		c.checks = append(c.checks, signatureChecks(tk)...)
 		c.checks = append(c.checks, linksCheck{pubs})
+		c.trusted = true
 		return nil
 	}
 }
@@ -56,6 +58,7 @@ func WithVerifier(v Verifier) Option {
 			return fmt.Errorf("verify: nil verifier")
 		}
 		c.checks = append(c.checks, signatureChecks(v)...)
+		c.trusted = true
 		return nil
 	}
 }
