@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -15,8 +16,9 @@ import (
 )
 
 // linksCheck verifies the in-toto layout and links (in-toto spec v1.0 §5.3, via package
-// links): the layout signed by a trusted key, one authorized link per step, every artifact
-// rule, and the inspection over the bundle as it is now.
+// links): the layout signed by a trusted key and naming this bundle's manifest, one
+// authorized link per step, every artifact rule, keys/ holding exactly the key files the
+// signed sign link names, and the inspection over the bundle as it is now.
 type linksCheck struct{ pubs []*keys.PublicKey }
 
 func (linksCheck) Name() string { return "links" }
@@ -43,7 +45,16 @@ func (c linksCheck) Run(_ context.Context, s *Session) {
 		return
 	}
 	res, err := links.Verify(s.Bundle.Dir, c.pubs, links.WithHashed(links.FromArtifacts(s.Manifest.Artifacts)))
-	if err != nil {
+	var fe *links.FileError
+	switch {
+	case errors.As(err, &fe):
+		s.Claim(files...)
+		for _, p := range fe.Problems {
+			s.Add(failed(Finding{Check: "links", File: p.File}, ProblemAttestation, "", "", p.Message,
+				"the signed layout and links do not vouch for this file: restore the released bundle (re-download it)"))
+		}
+		return
+	case err != nil:
 		s.Claim(files...)
 		s.Add(failed(f, ProblemAttestation, "", "", err.Error(), "the supply-chain links do not match the bundle: do not use the release"))
 		return
