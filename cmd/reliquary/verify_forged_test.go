@@ -65,3 +65,16 @@ func mustRun(t *testing.T, steps [][]string) {
 		}
 	}
 }
+
+// TestVerifyRefusesVerificationJSON: an unsigned gate report planted in a release (here `{}`)
+// fails the gate, exit 1, naming the file.
+func TestVerifyRefusesVerificationJSON(t *testing.T) {
+	dir, prefix := attestedRelease(t, "v1.0.0")
+	if err := os.WriteFile(filepath.Join(dir, bundle.VerificationFile), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := cli(t, "verify", dir, "--key", prefix+".pub")
+	if code != exitFailed || !strings.Contains(out, "FAIL "+bundle.VerificationFile+":") {
+		t.Fatalf("verify with a planted verification.json: exit %d, want %d naming it\n%s", code, exitFailed, out)
+	}
+}

@@ -68,7 +68,7 @@ func TestSummaryContents(t *testing.T) {
 		"### Gate before escrow",
 		"VERIFIED (digests only: no trusted key): app v1.0.0",
 		"| artifact |",
-		"`verification.json`",
+		"The final gate's verdict is `verification.sigstore.json`",
 		"covered by the signature over `escrow.tar.gz`",
 		"0 high, 1 medium, 0 low.",
 		"| medium | image | `artifacts/app.oci.tar (linux/amd64)` | lacks the label &lt;script> |",

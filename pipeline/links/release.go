@@ -20,10 +20,10 @@ const (
 // recordedBy marks links recorded from a finished bundle rather than while the stage ran.
 const recordedBy = "reliquary attest (recorded from the bundle)"
 
-// Later lists the bundle files written after the links (the notes, the gate's report and
-// summary attestation, other signed records): a layout must allow them without a link.
+// Later lists the bundle files written after the links (the notes, the gate's signed
+// summary, other signed records): a layout must allow them without a link.
 var Later = []string{
-	bundle.NotesFile, bundle.ChangelogFile, bundle.AuditSummaryFile, bundle.VerificationFile,
+	bundle.NotesFile, bundle.ChangelogFile, bundle.AuditSummaryFile,
 	bundle.VSAFile, bundle.BenchSigFile, bundle.ReproSigFile, bundle.EscrowFile, bundle.EscrowSigFile,
 }
 

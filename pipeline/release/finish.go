@@ -142,7 +142,8 @@ func (r *run) signReproduction(cmp *build.Comparison, m *bundle.Manifest) error 
 }
 
 // verify runs the gate over the staged bundle with the release key as the only trusted key,
-// and stores its report and signed verification summary in the bundle.
+// and stores its signed verification summary in the bundle. The JSON report is not kept: an
+// unsigned file in a bundle is one an attacker could edit, and the gate never trusts it.
 func (r *run) verify(ctx context.Context) (*verify.Report, error) {
 	var report *verify.Report
 	err := r.trail.Run(ctx, "verify", func(ctx context.Context) (trail.Step, error) {
@@ -156,19 +157,12 @@ func (r *run) verify(ctx context.Context) (*verify.Report, error) {
 		if err := r.writeVerification(report); err != nil {
 			return trail.Step{}, err
 		}
-		return trail.Step{Command: []string{"reliquary", "verify", ".", "--key", r.in.KeyName + ".pub"}, Outputs: trail.FilesOf(r.stage, bundle.VerificationFile, bundle.VSAFile)}, nil
+		return trail.Step{Command: []string{"reliquary", "verify", ".", "--key", r.in.KeyName + ".pub"}, Outputs: trail.FilesOf(r.stage, bundle.VSAFile)}, nil
 	})
 	return report, err
 }
 
 func (r *run) writeVerification(report *verify.Report) error {
-	data, err := report.JSON()
-	if err != nil {
-		return err
-	}
-	if err := bundle.WriteFile(r.stage, bundle.VerificationFile, data); err != nil {
-		return err
-	}
 	stmt, err := Summary(report, "https://reliquary.dev/verifier/release", time.Now(), "")
 	if err != nil {
 		return err

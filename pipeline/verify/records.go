@@ -159,20 +159,18 @@ func summaryCheck(v Verifier) Check {
 		}}
 }
 
-// reportCheck accounts for verification.json, the gate's earlier report: informational, as
-// it is not signed (the summary is). Run the gate instead of reading it.
+// reportCheck refuses verification.json, a gate report, in a bundle. Nothing signs it, so
+// whoever can change the bundle can write any verdict into it, and a reader might trust it;
+// the gate's verdict travels signed, as verification.sigstore.json. Releases do not write it.
 type reportCheck struct{}
 
 func (reportCheck) Name() string { return "report" }
 
 func (reportCheck) Run(_ context.Context, s *Session) {
-	e, ok := s.inventory[bundle.VerificationFile]
-	switch {
-	case !ok:
-	case e.Type != bundle.TypeRegular:
-		s.Add(failed(Finding{Check: "report", File: bundle.VerificationFile}, ProblemNotRegular, "regular file", string(e.Type), fmt.Sprintf("is a %s; bundles hold only regular files", e.Type), "remove it"))
-	default:
-		s.Add(Finding{Check: "report", File: bundle.VerificationFile, Status: Pass, Message: "informational"})
+	if s.Has(bundle.VerificationFile) {
+		s.Add(failed(Finding{Check: "report", File: bundle.VerificationFile}, ProblemUnexpected, "not present", "present",
+			"an unsigned gate report has no place in a release: nothing binds it, so it could say anything (the signed verdict is "+bundle.VSAFile+")",
+			"remove it, and write reports outside the bundle (reliquary verify --report FILE)"))
 	}
 }
 

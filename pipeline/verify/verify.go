@@ -97,7 +97,7 @@ func Run(ctx context.Context, dir string, opts ...Option) (*Report, error) {
 	}
 	s := newSession(b, inv, dir)
 	s.Report.DigestsOnly = cfg.digestsOnly
-	checks := append([]Check{manifestCheck{}, artifactsCheck{cfg.algorithms, cfg.workers}, checksumsCheck{}}, cfg.checks...)
+	checks := append([]Check{manifestCheck{}, artifactsCheck{cfg.algorithms, cfg.workers}, checksumsCheck{}, reportCheck{}}, cfg.checks...)
 	for _, c := range checks {
 		if err := ctx.Err(); err != nil {
 			return nil, err
