@@ -66,8 +66,10 @@ func BundleSet(dir string, m *bundle.Manifest, expires time.Time, opts ...Bundle
 	if _, ok := ran[StepSign]; ok && !files.signed {
 		return Set{}, fmt.Errorf("%w: %s: a sign record, but no %s in the bundle", ErrLink, dir, bundle.ManifestSigFile)
 	}
-	if files.keys, err = keyFiles(b, ran); err != nil {
-		return Set{}, err
+	if files.signed {
+		if files.keys, err = keyFiles(b, ran); err != nil {
+			return Set{}, err
+		}
 	}
 	for _, st := range []string{StepDigest, StepSign} {
 		if rec, ok := ran[st]; ok {
