@@ -28,14 +28,14 @@ func TestDigestThenVerify(t *testing.T) {
 	if code, _, stderr := cli(t, "digest", dir, "--version", "v1.0.0", "--project", "app"); code != 0 {
 		t.Fatalf("digest exit %d: %s", code, stderr)
 	}
-	if code, out, stderr := cli(t, "verify", dir); code != 0 || !strings.Contains(out, "VERIFIED") {
+	if code, out, stderr := cli(t, "verify", dir, "--digests-only"); code != 0 || !strings.Contains(out, "VERIFIED (digests only") {
 		t.Fatalf("verify exit %d: %s %s", code, out, stderr)
 	}
-	if code, out, _ := cli(t, "verify", "--json", dir); code != 0 || !json.Valid([]byte(out)) {
+	if code, out, _ := cli(t, "verify", "--json", "--digests-only", dir); code != 0 || !json.Valid([]byte(out)) || !strings.Contains(out, `"digestsOnly": true`) {
 		t.Fatalf("verify --json exit %d, output %q", code, out)
 	}
 	os.WriteFile(filepath.Join(dir, "artifacts/app_v1.0.0.oci.tar"), []byte("swapped"), 0o644)
-	code, out, stderr := cli(t, "verify", dir, "--json")
+	code, out, stderr := cli(t, "verify", dir, "--json", "--digests-only")
 	if code != exitFailed {
 		t.Fatalf("verify of a changed bundle exit %d, want %d", code, exitFailed)
 	}
@@ -64,7 +64,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"verify"}, exitUsage},
 		{[]string{"verify", "a", "b"}, exitUsage},
 		{[]string{"verify", "--bogus", "x"}, exitUsage},
-		{[]string{"verify", filepath.Join(t.TempDir(), "missing")}, exitUsage},
+		{[]string{"verify", "--digests-only", filepath.Join(t.TempDir(), "missing")}, exitUsage},
 		{[]string{"digest", t.TempDir()}, exitUsage},                    // no --version
 		{[]string{"digest", t.TempDir(), "--version", "v1"}, exitUsage}, // empty directory
 		{[]string{"verify", "--log-format", "xml", t.TempDir()}, exitUsage},

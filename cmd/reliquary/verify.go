@@ -18,16 +18,14 @@ func runVerify(ctx context.Context, cli *cliEnv, args []string) error {
 	vsaKey := fs.String("vsa-key", "", "sign the summary with this private key (the verifier's own); unsigned without it")
 	expectVersion := fs.String("expect-version", "", "fail unless the bundle is this version (catches a rolled-back or swapped release, which is still validly signed)")
 	expectProject := fs.String("expect-project", "", "with --expect-version: fail unless the bundle is this project")
+	digestsOnly := fs.Bool("digests-only", false, "check digests, SHA256SUMS and the file list only, without --key: no signature is checked, so a re-digested release passes (unsafe; the verdict says so)")
 	var keys stringList
-	fs.Var(&keys, "key", "trusted public key (PEM); repeat for key rotation. Without it only digests are checked")
+	fs.Var(&keys, "key", "trusted public key (PEM), required unless --digests-only; repeat for key rotation")
 	pos, err := fs.parse(args, 1)
 	if err != nil {
 		return err
 	}
-	if *vsaOut != "" && len(keys) == 0 {
-		return usagef("--vsa needs --key: a verification summary vouches for signatures, which only a trusted key can check")
-	}
-	opts, err := verifyOptions(cli, keys)
+	opts, err := verifyOptions(keys, *digestsOnly, *vsaOut != "")
 	if err != nil {
 		return err
 	}
@@ -81,10 +79,20 @@ func writeReport(cli *cliEnv, report *verify.Report, asJSON bool, file string) e
 	return nil
 }
 
-// verifyOptions turns --key flags into the gate's signature checks.
-func verifyOptions(_ *cliEnv, keyFiles []string) ([]verify.Option, error) {
-	if len(keyFiles) == 0 {
-		return nil, nil
+// verifyOptions turns --key flags into the gate's signature checks. Without a key the gate
+// does not run unless --digests-only says the caller knows that digests prove nothing
+// against whoever can re-digest the release.
+func verifyOptions(keyFiles []string, digestsOnly, vsa bool) ([]verify.Option, error) {
+	switch {
+	case digestsOnly && len(keyFiles) > 0:
+		return nil, usagef("--digests-only and --key exclude each other: with a key every signature is checked")
+	case digestsOnly && vsa:
+		return nil, usagef("--vsa needs --key: a verification summary vouches for signatures, which only a trusted key can check")
+	case digestsOnly:
+		return []verify.Option{verify.WithDigestsOnlyUnsafe()}, nil
+	case len(keyFiles) == 0:
+		return nil, usagef("no trusted key: pass --key PUB, the release's public key obtained out of band (never one from the bundle); " +
+			"without it a re-digested, re-signed release would pass. To check digests alone, say --digests-only")
 	}
 	var pubs []*keys.PublicKey
 	for _, f := range keyFiles {

@@ -54,7 +54,7 @@ func TestVerifyExpectVersion(t *testing.T) {
 	if code != exitFailed || !strings.Contains(out, "another release") || !strings.Contains(out, "v1.0.1") {
 		t.Fatalf("expecting v1.0.1 of a v1.0.0 bundle: exit %d\n%s", code, out)
 	}
-	if code, _, _ := cli(t, "verify", dir, "--expect-project", "app"); code != exitUsage {
+	if code, _, _ := cli(t, "verify", dir, "--key", prefix+".pub", "--expect-project", "app"); code != exitUsage {
 		t.Fatalf("--expect-project alone: exit %d, want %d", code, exitUsage)
 	}
 }

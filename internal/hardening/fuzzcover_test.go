@@ -36,6 +36,7 @@ var parsers = map[string]string{
 	"pipeline/replay.paramsFrom":      "pipeline/replay.FuzzParamsFrom",
 	"pipeline/bench.CheckStatement":   "pipeline/bench.FuzzCheckStatement",
 	"pipeline/links.loadMetablock":    "pipeline/links.FuzzLoadMetablock", // links and layout
+	"pipeline/links.ManifestOf":       "pipeline/links.FuzzManifestOf",    // a layout readme's manifest binding
 	"pipeline/config.Parse":           "pipeline/config.FuzzParse",
 	"pipeline/config.Load":            "pipeline/config.FuzzParse",   // a bounded read, then Parse
 	"pipeline/bench.Parse":            "pipeline/bench.FuzzParse",    // go test -bench output

@@ -81,8 +81,8 @@ func writeHeader(b *strings.Builder, in SummaryInput) {
 		b.WriteString(text(n) + "\n\n")
 	}
 	fmt.Fprintf(b, "This summary is written by the %s stage, before %s: it records the stages up to that point. "+
-		"The final gate's report is %s, signed as %s (a SLSA verification summary).",
-		code(orNone(in.Current)), orNone(strings.Join(in.After, " and ")), code(bundle.VerificationFile), code(bundle.VSAFile))
+		"The final gate's verdict is %s, a signed SLSA verification summary (re-run the gate for the full report).",
+		code(orNone(in.Current)), orNone(strings.Join(in.After, " and ")), code(bundle.VSAFile))
 	if slices.Contains(in.After, "escrow") {
 		fmt.Fprintf(b, " This summary, the release notes and the changelog are covered by the signature over %s.", code(bundle.EscrowFile))
 	}
@@ -182,7 +182,7 @@ func writeGates(b *strings.Builder, in SummaryInput) {
 	for _, g := range in.Gates {
 		writeGate(b, g)
 	}
-	fmt.Fprintf(b, "The final gate runs after the escrow, over the finished bundle; see %s.\n\n", code(bundle.VerificationFile))
+	fmt.Fprintf(b, "The final gate runs after the escrow, over the finished bundle; see %s.\n\n", code(bundle.VSAFile))
 }
 
 func writeGate(b *strings.Builder, g Gate) {

@@ -16,7 +16,7 @@ import (
 
 func summaryInput(t *testing.T) audit.SummaryInput {
 	t.Helper()
-	report, err := verify.Run(context.Background(), testbundle.New(t, testbundle.Default()))
+	report, err := verify.Run(context.Background(), testbundle.New(t, testbundle.Default()), verify.WithDigestsOnlyUnsafe())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestSummaryContents(t *testing.T) {
 		"### Gate before escrow",
 		"VERIFIED (digests only: no trusted key): app v1.0.0",
 		"| artifact |",
-		"`verification.json`",
+		"The final gate's verdict is `verification.sigstore.json`",
 		"covered by the signature over `escrow.tar.gz`",
 		"0 high, 1 medium, 0 low.",
 		"| medium | image | `artifacts/app.oci.tar (linux/amd64)` | lacks the label &lt;script> |",
@@ -104,7 +104,7 @@ func TestSummaryWithoutGatesOrAudit(t *testing.T) {
 
 func TestGatePendingRecords(t *testing.T) {
 	dir := testbundle.New(t, testbundle.Default())
-	report, err := verify.Run(context.Background(), dir)
+	report, err := verify.Run(context.Background(), dir, verify.WithDigestsOnlyUnsafe())
 	if err != nil {
 		t.Fatal(err)
 	}

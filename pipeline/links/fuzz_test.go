@@ -3,6 +3,7 @@ package links
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sentientos/reliquary/pipeline/bundle"
@@ -31,6 +32,21 @@ func FuzzLoadMetablock(f *testing.F) {
 		mb, err := loadMetablock(b, bundle.LayoutFile, MaxLayoutSize)
 		if err == nil && mb.Signed == nil {
 			t.Fatal("no error and nothing signed")
+		}
+	})
+}
+
+// FuzzManifestOf feeds arbitrary readmes to the parser of the manifest binding: it returns
+// a 64-digit lowercase hex digest that the readme names, or "", never panics.
+func FuzzManifestOf(f *testing.F) {
+	f.Add("in-toto layout of app v1.0.0 (" + manifestTag + strings.Repeat("ab", 32) + "), written by reliquary.")
+	f.Add(manifestTag + strings.Repeat("a", 64) + " " + manifestTag + strings.Repeat("b", 64))
+	f.Add(manifestTag + strings.Repeat("A", 64))
+	f.Add("")
+	f.Fuzz(func(t *testing.T, readme string) {
+		got := ManifestOf(readme)
+		if got != "" && (len(got) != 64 || strings.Trim(got, "0123456789abcdef") != "" || !strings.Contains(readme, manifestTag+got)) {
+			t.Fatalf("ManifestOf(%q) = %q", readme, got)
 		}
 	})
 }

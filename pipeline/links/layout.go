@@ -200,7 +200,10 @@ func (l *Layout) inspection() intoto.Inspection {
 			}
 		}
 	}
-	rules = append(rules, []string{"ALLOW", LinksPattern}, []string{"ALLOW", KeysPattern})
+	rules = append(rules, []string{"ALLOW", LinksPattern})
+	if !l.produces(KeysPattern) { // else a step's products bind every key file, by name
+		rules = append(rules, []string{"ALLOW", KeysPattern})
+	}
 	for _, p := range l.Unlinked {
 		rules = append(rules, []string{"ALLOW", p})
 	}
@@ -219,6 +222,18 @@ func (l *Layout) inspection() intoto.Inspection {
 			ExpectedProducts: [][]string{{"ALLOW", "*"}},
 		},
 	}
+}
+
+// produces reports whether a step of the layout declares pattern as an output.
+func (l *Layout) produces(pattern string) bool {
+	for _, s := range l.Steps {
+		for _, out := range s.Outputs {
+			if out == pattern {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func nonNil(s []string) []string {

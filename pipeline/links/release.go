@@ -3,6 +3,7 @@ package links
 import (
 	"fmt"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/sentientos/reliquary/pipeline/bundle"
@@ -19,10 +20,10 @@ const (
 // recordedBy marks links recorded from a finished bundle rather than while the stage ran.
 const recordedBy = "reliquary attest (recorded from the bundle)"
 
-// Later lists the bundle files written after the links (the notes, the gate's report and
-// summary attestation, other signed records): a layout must allow them without a link.
+// Later lists the bundle files written after the links (the notes, the gate's signed
+// summary, other signed records): a layout must allow them without a link.
 var Later = []string{
-	bundle.NotesFile, bundle.ChangelogFile, bundle.AuditSummaryFile, bundle.VerificationFile,
+	bundle.NotesFile, bundle.ChangelogFile, bundle.AuditSummaryFile,
 	bundle.VSAFile, bundle.BenchSigFile, bundle.ReproSigFile, bundle.EscrowFile, bundle.EscrowSigFile,
 }
 
@@ -31,13 +32,16 @@ var Later = []string{
 //
 //   - digest: the manifest's artifacts in (with the manifest's digests: what the stage
 //     hashed), manifest.json and SHA256SUMS out;
-//   - sign (when manifest.json.sigstore.json exists): manifest.json in, its signature out;
+//   - sign (when manifest.json.sigstore.json exists): manifest.json in, its signature and
+//     the public key files of keys/ out, so that the layout requires exactly those key
+//     files, by name and content;
 //   - attest: manifest.json in, the provenance bundles out.
 //
 // The artifacts are external inputs, accepted as the manifest lists them, unless the release
 // run recorded the stages that made them: see Preceded. Digest and sign links carry a generic
 // command and a "recorded-by" byproduct unless those stages left records (see Ran); the
-// attest link carries the caller's argv when given (see AttestCommand).
+// attest link carries the caller's argv when given (see AttestCommand). The layout's readme
+// names the manifest's sha256 (see ManifestOf): Verify refuses a layout of another release.
 func BundleSet(dir string, m *bundle.Manifest, expires time.Time, opts ...BundleOption) (Set, error) {
 	var cfg bundleConfig
 	for _, o := range opts {
@@ -48,20 +52,24 @@ func BundleSet(dir string, m *bundle.Manifest, expires time.Time, opts ...Bundle
 		return Set{}, fmt.Errorf("%w: %w", ErrLink, err)
 	}
 	defer b.Close()
-	signed := b.Exists(bundle.ManifestSigFile)
-	provFiles, err := provenanceFiles(b)
-	if err != nil {
+	files := bundleFiles{signed: b.Exists(bundle.ManifestSigFile)}
+	if files.prov, err = provenanceFiles(b); err != nil {
 		return Set{}, err
 	}
-	if len(provFiles) == 0 {
+	if len(files.prov) == 0 {
 		return Set{}, fmt.Errorf("%w: %s: no %s: attest the bundle first", ErrLink, dir, bundle.ProvenanceFile)
 	}
 	ran, err := ranByStage(cfg.ran)
 	if err != nil {
 		return Set{}, err
 	}
-	if _, ok := ran[StepSign]; ok && !signed {
+	if _, ok := ran[StepSign]; ok && !files.signed {
 		return Set{}, fmt.Errorf("%w: %s: a sign record, but no %s in the bundle", ErrLink, dir, bundle.ManifestSigFile)
+	}
+	if files.signed {
+		if files.keys, err = keyFiles(b, ran); err != nil {
+			return Set{}, err
+		}
 	}
 	for _, st := range []string{StepDigest, StepSign} {
 		if rec, ok := ran[st]; ok {
@@ -70,29 +78,68 @@ func BundleSet(dir string, m *bundle.Manifest, expires time.Time, opts ...Bundle
 			}
 		}
 	}
-	steps, links, err := bundleSteps(dir, m, stepPlan(signed, provFiles, &cfg, ran))
+	manifest, err := HashFiles(dir, bundle.ManifestFile)
+	if err != nil {
+		return Set{}, err
+	}
+	steps, links, err := bundleSteps(dir, m, manifest, stepPlan(files, &cfg, ran))
 	if err != nil {
 		return Set{}, err
 	}
 	steps = append(append([]Step(nil), cfg.before...), steps...)
 	links = append(append([]Link(nil), cfg.beforeLinks...), links...)
 	require := []string{bundle.ManifestFile, bundle.ChecksumsFile}
-	if signed {
+	if files.signed {
 		require = append(require, bundle.ManifestSigFile)
 	}
+	require = append(require, files.keys...)
 	// The bundle's own records are required by name. Artifacts are not: in-toto evaluates
 	// each REQUIRE rule against the whole file set (quadratic in the number of artifacts, a
 	// second for 1,000), and a deleted artifact is already caught by the digest gate,
 	// sha256sum -c and cosign. A changed or added artifact is caught here.
-	require = append(require, provFiles...)
+	require = append(require, files.prov...)
 	return Set{Links: links, Layout: Layout{
 		Steps:    steps,
 		Require:  require,
 		Unlinked: Later,
 		Expires:  expires,
-		Readme:   fmt.Sprintf("in-toto layout of %s %s, written by reliquary. Verify from the bundle root: in-toto verify -l %s -k KEY.pub -d %s", m.Project, m.Version, bundle.LayoutFile, bundle.LinksDir),
+		Readme: fmt.Sprintf("in-toto layout of %s %s (%s%s), written by reliquary. Verify from the bundle root: in-toto verify -l %s -k KEY.pub -d %s",
+			m.Project, m.Version, manifestTag, manifest[bundle.ManifestFile], bundle.LayoutFile, bundle.LinksDir),
 	}}, nil
 }
+
+// bundleFiles are the bundle's records the layout's steps account for.
+type bundleFiles struct {
+	signed bool     // manifest.json.sigstore.json exists: there is a sign step
+	prov   []string // provenance.sigstore.json and its shards
+	keys   []string // the public key files sign shipped under keys/
+}
+
+// keyFiles lists the public key files the sign stage wrote: its record's, when it left one,
+// else every file now under keys/ (read back, as the other posthoc products are).
+func keyFiles(b *bundle.Bundle, ran map[string]trail.Record) ([]string, error) {
+	var out []string
+	if rec, ok := ran[StepSign]; ok {
+		for _, f := range rec.Outputs {
+			if isKeyFile(f.Path) {
+				out = append(out, f.Path)
+			}
+		}
+		return out, nil
+	}
+	entries, err := b.Inventory()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrLink, err)
+	}
+	for _, e := range entries {
+		if isKeyFile(e.Path) {
+			out = append(out, e.Path)
+		}
+	}
+	return out, nil
+}
+
+func isKeyFile(p string) bool { return strings.HasPrefix(p, bundle.KeysDir+"/") }
 
 // BundleOption adjusts BundleSet.
 type BundleOption func(*bundleConfig)
@@ -124,8 +171,9 @@ type planned struct {
 }
 
 // stepPlan lays out digest, sign (when signed) and attest, each with its recorded command
-// when the stage left a record (ran) or the caller named attest's own.
-func stepPlan(signed bool, provFiles []string, cfg *bundleConfig, ran map[string]trail.Record) []planned {
+// when the stage left a record (ran) or the caller named attest's own. Sign always declares
+// keys/ as its output, so that the inspection allows no key file that sign did not write.
+func stepPlan(files bundleFiles, cfg *bundleConfig, ran map[string]trail.Record) []planned {
 	fromDigest := []Input{FromStep(bundle.ManifestFile, StepDigest)}
 	digestInputs := []Input{External("*")}
 	if len(cfg.before) > 0 {
@@ -139,16 +187,17 @@ func stepPlan(signed bool, provFiles []string, cfg *bundleConfig, ran map[string
 	plan := []planned{{step: Step{Name: StepDigest, Command: []string{"reliquary", "digest"},
 		Inputs: digestInputs, Outputs: []string{bundle.ManifestFile, bundle.ChecksumsFile}},
 		products: []string{bundle.ManifestFile, bundle.ChecksumsFile}, posthoc: true}}
-	if signed {
+	if files.signed {
 		plan = append(plan, planned{step: Step{Name: StepSign, Command: []string{"reliquary", "sign"},
-			Inputs: fromDigest, Outputs: []string{bundle.ManifestSigFile}}, products: []string{bundle.ManifestSigFile}, posthoc: true})
+			Inputs: fromDigest, Outputs: []string{bundle.ManifestSigFile, KeysPattern}},
+			products: append([]string{bundle.ManifestSigFile}, files.keys...), posthoc: true})
 	}
 	attestCmd := []string{"reliquary", "attest"}
 	if len(cfg.attestCommand) > 0 {
 		attestCmd = cfg.attestCommand
 	}
 	plan = append(plan, planned{step: Step{Name: StepAttest, Command: attestCmd,
-		Inputs: fromDigest, Outputs: []string{bundle.ProvenanceFile, "provenance-*.sigstore.json"}}, products: provFiles})
+		Inputs: fromDigest, Outputs: []string{bundle.ProvenanceFile, "provenance-*.sigstore.json"}}, products: files.prov})
 	for i := range plan {
 		rec, ok := ran[plan[i].step.Name]
 		if !ok {
@@ -157,18 +206,11 @@ func stepPlan(signed bool, provFiles []string, cfg *bundleConfig, ran map[string
 		p := &plan[i]
 		p.rec, p.posthoc = &rec, false
 		p.step.Command = append([]string(nil), rec.Command...)
-		if p.step.Name == StepSign { // sign ships the public key it signed with
-			p.step.Outputs = append(p.step.Outputs, KeysPattern)
-		}
 	}
 	return plan
 }
 
-func bundleSteps(dir string, m *bundle.Manifest, plan []planned) ([]Step, []Link, error) {
-	manifest, err := HashFiles(dir, bundle.ManifestFile)
-	if err != nil {
-		return nil, nil, err
-	}
+func bundleSteps(dir string, m *bundle.Manifest, manifest Files, plan []planned) ([]Step, []Link, error) {
 	var steps []Step
 	var links []Link
 	for _, p := range plan {

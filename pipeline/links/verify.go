@@ -40,9 +40,11 @@ func WithHashed(f Files) VerifyOption {
 }
 
 // Verify checks the in-toto metadata of the bundle at dir: links/root.layout signed by one of
-// the trusted keys and not expired, one link per step signed by a key the layout authorizes,
-// every step's artifact rules, and the bundle inspection's rules over the files now in the
-// bundle. It runs no command; it reads nothing outside dir and opens no network connection.
+// the trusted keys, not expired, and naming the bundle's manifest.json (a layout of another
+// release fails), one link per step signed by a key the layout authorizes, every step's
+// artifact rules, keys/ holding exactly the key files the sign step wrote, and the bundle
+// inspection's rules over the files now in the bundle. Problems pinned on particular files
+// come as a *FileError. It runs no command; it reads nothing outside dir and opens no network connection.
 func Verify(dir string, trusted []*keys.PublicKey, opts ...VerifyOption) (*Result, error) {
 	cfg := verifyConfig{}
 	for _, o := range opts {
@@ -60,6 +62,10 @@ func Verify(dir string, trusted []*keys.PublicKey, opts ...VerifyOption) (*Resul
 	if err := intoto.VerifyLayoutExpiration(layout); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrLink, bundle.LayoutFile, err)
 	}
+	files, err := recordBundle(b, cfg.hashed)
+	if err != nil {
+		return nil, err
+	}
 	steps, err := loadStepLinks(b, layout)
 	if err != nil {
 		return nil, err
@@ -67,7 +73,14 @@ func Verify(dir string, trusted []*keys.PublicKey, opts ...VerifyOption) (*Resul
 	if err := intoto.VerifyArtifacts(stepItems(layout), steps); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLink, err)
 	}
-	if err := inspect(b, layout, steps, cfg); err != nil {
+	if err := checkKeyFiles(steps, files); err != nil {
+		return nil, err
+	}
+	if err := inspect(layout, steps, files); err != nil {
+		return nil, err
+	}
+	// Last: a changed manifest fails the rules above as a changed file, which says more.
+	if err := checkRelease(layout, files); err != nil {
 		return nil, err
 	}
 	res := &Result{LayoutKeyID: signer}
@@ -226,11 +239,7 @@ func loadMetablock(b *bundle.Bundle, p string, max int64) (*intoto.Metablock, er
 // inspect evaluates the layout's inspections over the bundle as it is, the way the stock
 // verifier would after running their commands from the bundle root (which, for ours, change
 // nothing): every file is both a material and a product.
-func inspect(b *bundle.Bundle, layout intoto.Layout, steps map[string]intoto.Metadata, cfg verifyConfig) error {
-	files, err := recordBundle(b, cfg.hashed)
-	if err != nil {
-		return err
-	}
+func inspect(layout intoto.Layout, steps map[string]intoto.Metadata, files Files) error {
 	all := make(map[string]intoto.Metadata, len(steps)+len(layout.Inspect))
 	for k, v := range steps {
 		all[k] = v

@@ -214,7 +214,7 @@ func (p *run) escrow(ctx context.Context, c *candidate) error {
 }
 
 // verify is the final gate over the finished bundle, with only the release key trusted;
-// its report and signed summary go into the bundle.
+// its signed summary goes into the bundle (the unsigned JSON report does not).
 func (p *run) verify(ctx context.Context) (*verify.Report, error) {
 	var report *verify.Report
 	err := p.trail.Run(ctx, "verify", func(ctx context.Context) (trail.Step, error) {
@@ -228,7 +228,7 @@ func (p *run) verify(ctx context.Context) (*verify.Report, error) {
 		if err := p.writeVerification(report); err != nil {
 			return trail.Step{}, err
 		}
-		return trail.Step{Command: []string{"reliquary", "verify", ".", "--key", p.in.KeyName + ".pub"}, Outputs: filesOf(p.stage, bundle.VerificationFile, bundle.VSAFile)}, nil
+		return trail.Step{Command: []string{"reliquary", "verify", ".", "--key", p.in.KeyName + ".pub"}, Outputs: filesOf(p.stage, bundle.VSAFile)}, nil
 	})
 	return report, err
 }
@@ -246,13 +246,6 @@ func finalVerdict(r *verify.Report) error {
 }
 
 func (p *run) writeVerification(report *verify.Report) error {
-	data, err := report.JSON()
-	if err != nil {
-		return err
-	}
-	if err := bundle.WriteFile(p.stage, bundle.VerificationFile, data); err != nil {
-		return err
-	}
 	// The summary's time is when the gate ran: it is a record of this verification, not
 	// part of the release's reproducible bytes.
 	stmt, err := release.Summary(report, VerifierID, time.Now(), "")

@@ -49,7 +49,7 @@ func checkAuditSummary(t *testing.T, out string, res *release.Result) {
 		"user `65532:65532`",
 		"### " + release.PreEscrowGate,
 		"VERIFIED but for the records written after this summary (`escrow.tar.gz`): multi v1.0.0-rc.1",
-		"see `verification.json`",
+		"see `verification.sigstore.json`",
 		"## Least-privilege audit\n\n0 high, 0 medium, 0 low.",
 		"build: 1 recorded command(s) ran with GOPROXY=off and CGO_ENABLED=0",
 		"archive artifacts/multi_v1.0.0-rc.1_linux_amd64.tar.gz",

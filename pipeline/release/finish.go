@@ -167,7 +167,8 @@ func SignReproduction(dir string, cmp *build.Comparison, m *bundle.Manifest, key
 }
 
 // verify runs the gate over the staged bundle with the release key as the only trusted key,
-// and stores its report and signed verification summary in the bundle.
+// and stores its signed verification summary in the bundle. The JSON report is not kept: an
+// unsigned file in a bundle is one an attacker could edit, and the gate never trusts it.
 func (r *run) verify(ctx context.Context) (*verify.Report, error) {
 	var report *verify.Report
 	err := r.trail.Run(ctx, "verify", func(ctx context.Context) (trail.Step, error) {
@@ -175,14 +176,14 @@ func (r *run) verify(ctx context.Context) (*verify.Report, error) {
 		if report, err = Seal(ctx, r.stage, r.in.Key); err != nil {
 			return trail.Step{}, err
 		}
-		return trail.Step{Command: []string{"reliquary", "seal", ".", "--key", r.in.KeyName + ".key"}, Outputs: trail.FilesOf(r.stage, bundle.VerificationFile, bundle.VSAFile)}, nil
+		return trail.Step{Command: []string{"reliquary", "seal", ".", "--key", r.in.KeyName + ".key"}, Outputs: trail.FilesOf(r.stage, bundle.VSAFile)}, nil
 	})
 	return report, err
 }
 
 // Seal is a release's last stage: the gate over the finished bundle at dir, trusting only
-// the public half of the release key, whose report (verification.json) and signed
-// verification summary it then adds. A bundle that fails its own gate is refused (ErrGate).
+// the public half of the release key, then the signed verification summary of its verdict
+// (verification.sigstore.json) added. A bundle that fails its own gate is refused (ErrGate).
 func Seal(ctx context.Context, dir string, key *keys.PrivateKey) (*verify.Report, error) {
 	report, err := verify.Run(ctx, dir, verify.WithKeys(key.PublicKey()), verify.WithSHA512())
 	if err != nil {
@@ -190,13 +191,6 @@ func Seal(ctx context.Context, dir string, key *keys.PrivateKey) (*verify.Report
 	}
 	if !report.Verified {
 		return report, fmt.Errorf("%w: the release does not pass its own gate: %d problem(s), first: %s: %s", ErrGate, report.Failures(), report.Findings[0].File, report.Findings[0].Message)
-	}
-	data, err := report.JSON()
-	if err != nil {
-		return nil, err
-	}
-	if err := bundle.WriteFile(dir, bundle.VerificationFile, data); err != nil {
-		return nil, err
 	}
 	stmt, err := Summary(report, "https://reliquary.dev/verifier/release", time.Now(), "")
 	if err != nil {

@@ -56,10 +56,14 @@ func TestReleaseVerifiesAndIsReproducible(t *testing.T) {
 	if kinds[artifact.KindArchive] != 2 || kinds[artifact.KindImage] != 1 || kinds[artifact.KindDocs] != 1 || kinds[artifact.KindMetadata] != 1 {
 		t.Fatalf("artifact kinds = %v", kinds)
 	}
-	for _, f := range []string{bundle.ManifestSigFile, bundle.ProvenanceFile, bundle.ReproSigFile, bundle.LayoutFile, bundle.VSAFile, bundle.VerificationFile, "keys/release.pub"} {
+	for _, f := range []string{bundle.ManifestSigFile, bundle.ProvenanceFile, bundle.ReproSigFile, bundle.LayoutFile, bundle.VSAFile, "keys/release.pub"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("bundle lacks %s", f)
 		}
+	}
+	// The gate's unsigned JSON report is not kept in the bundle: the signed summary is.
+	if _, err := os.Stat(filepath.Join(out, bundle.VerificationFile)); err == nil {
+		t.Errorf("the bundle holds %s, an unsigned report", bundle.VerificationFile)
 	}
 	// An independent gate run with only the public key accepts the bundle.
 	r, err := verify.Run(context.Background(), out, verify.WithKeys(k.PublicKey()))

@@ -17,7 +17,7 @@ func BenchmarkVerify10000(b *testing.B) {
 	}
 	dir := testbundle.New(b, files)
 	for b.Loop() {
-		r, err := verify.Run(context.Background(), dir)
+		r, err := verify.Run(context.Background(), dir, verify.WithDigestsOnlyUnsafe())
 		if err != nil || !r.Verified {
 			b.Fatalf("verify: %v %+v", err, r)
 		}

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -15,8 +16,9 @@ import (
 )
 
 // linksCheck verifies the in-toto layout and links (in-toto spec v1.0 §5.3, via package
-// links): the layout signed by a trusted key, one authorized link per step, every artifact
-// rule, and the inspection over the bundle as it is now.
+// links): the layout signed by a trusted key and naming this bundle's manifest, one
+// authorized link per step, every artifact rule, keys/ holding exactly the key files the
+// signed sign link names, and the inspection over the bundle as it is now.
 type linksCheck struct{ pubs []*keys.PublicKey }
 
 func (linksCheck) Name() string { return "links" }
@@ -43,7 +45,16 @@ func (c linksCheck) Run(_ context.Context, s *Session) {
 		return
 	}
 	res, err := links.Verify(s.Bundle.Dir, c.pubs, links.WithHashed(links.FromArtifacts(s.Manifest.Artifacts)))
-	if err != nil {
+	var fe *links.FileError
+	switch {
+	case errors.As(err, &fe):
+		s.Claim(files...)
+		for _, p := range fe.Problems {
+			s.Add(failed(Finding{Check: "links", File: p.File}, ProblemAttestation, "", "", p.Message,
+				"the signed layout and links do not vouch for this file: restore the released bundle (re-download it)"))
+		}
+		return
+	case err != nil:
 		s.Claim(files...)
 		s.Add(failed(f, ProblemAttestation, "", "", err.Error(), "the supply-chain links do not match the bundle: do not use the release"))
 		return
@@ -148,20 +159,18 @@ func summaryCheck(v Verifier) Check {
 		}}
 }
 
-// reportCheck accounts for verification.json, the gate's earlier report: informational, as
-// it is not signed (the summary is). Run the gate instead of reading it.
+// reportCheck refuses verification.json, a gate report, in a bundle. Nothing signs it, so
+// whoever can change the bundle can write any verdict into it, and a reader might trust it;
+// the gate's verdict travels signed, as verification.sigstore.json. Releases do not write it.
 type reportCheck struct{}
 
 func (reportCheck) Name() string { return "report" }
 
 func (reportCheck) Run(_ context.Context, s *Session) {
-	e, ok := s.inventory[bundle.VerificationFile]
-	switch {
-	case !ok:
-	case e.Type != bundle.TypeRegular:
-		s.Add(failed(Finding{Check: "report", File: bundle.VerificationFile}, ProblemNotRegular, "regular file", string(e.Type), fmt.Sprintf("is a %s; bundles hold only regular files", e.Type), "remove it"))
-	default:
-		s.Add(Finding{Check: "report", File: bundle.VerificationFile, Status: Pass, Message: "informational"})
+	if s.Has(bundle.VerificationFile) {
+		s.Add(failed(Finding{Check: "report", File: bundle.VerificationFile}, ProblemUnexpected, "not present", "present",
+			"an unsigned gate report has no place in a release: nothing binds it, so it could say anything (the signed verdict is "+bundle.VSAFile+")",
+			"remove it, and write reports outside the bundle (reliquary verify --report FILE)"))
 	}
 }
 

@@ -52,8 +52,9 @@ type Report struct {
 	Version        string         `json:"version,omitempty"`
 	ManifestSHA256 string         `json:"manifestSha256,omitempty"`
 	Verified       bool           `json:"verified"`
-	Authenticated  bool           `json:"authenticated"`    // signatures checked against a trusted key
-	Inputs         []InputFile    `json:"inputs,omitempty"` // signed records whose signatures verified
+	Authenticated  bool           `json:"authenticated"`         // signatures checked against a trusted key
+	DigestsOnly    bool           `json:"digestsOnly,omitempty"` // the caller opted out of signature checks
+	Inputs         []InputFile    `json:"inputs,omitempty"`      // signed records whose signatures verified
 	Checks         []CheckSummary `json:"checks"`
 	Findings       []Finding      `json:"findings"`
 	Artifacts      artifact.List  `json:"-"` // the manifest's artifacts, when it could be read
@@ -147,8 +148,8 @@ func (r *Report) WriteText(w io.Writer) {
 	verdict := "VERIFIED"
 	if !r.Verified {
 		verdict = "FAILED"
-	} else if !r.Authenticated {
-		verdict = "VERIFIED (digests only: no --key given, signatures not checked)"
+	} else if r.DigestsOnly {
+		verdict = "VERIFIED (digests only, as asked by --digests-only: signatures not checked, so anyone could have re-digested this release)"
 	}
 	fmt.Fprintf(w, "%s %s %s: %d checks passed, %d failed, %d skipped\n", verdict, orNone(r.Project), orNone(r.Version), passed, failed, skipped)
 }

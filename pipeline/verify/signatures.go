@@ -35,7 +35,8 @@ const (
 )
 
 // WithKeys turns on every signature and attestation check, trusting only pubs (several for
-// key rotation). Without it the gate checks digests only and says so in the report.
+// key rotation). Run refuses to run without it unless the caller opts out by name
+// (WithDigestsOnlyUnsafe).
 func WithKeys(pubs ...*keys.PublicKey) Option {
 	return func(c *config) error {
 		tk, err := trust.NewKeys(pubs...)
@@ -44,6 +45,7 @@ func WithKeys(pubs ...*keys.PublicKey) Option {
 		}
 		c.checks = append(c.checks, signatureChecks(tk)...)
 		c.checks = append(c.checks, linksCheck{pubs})
+		c.trusted = true
 		return nil
 	}
 }
@@ -56,12 +58,13 @@ func WithVerifier(v Verifier) Option {
 			return fmt.Errorf("verify: nil verifier")
 		}
 		c.checks = append(c.checks, signatureChecks(v)...)
+		c.trusted = true
 		return nil
 	}
 }
 
 func signatureChecks(v Verifier) []Check {
-	return []Check{manifestSigCheck{v}, provenanceCheck{v}, reproducibilityCheck(v), benchmarkCheck(v), summaryCheck(v), escrowCheck{v}, reportCheck{}, keysCheck{}}
+	return []Check{manifestSigCheck{v}, provenanceCheck{v}, reproducibilityCheck(v), benchmarkCheck(v), summaryCheck(v), escrowCheck{v}, keysCheck{}}
 }
 
 // manifestSigCheck requires a valid signature over manifest.json: it is what makes every

@@ -9,6 +9,7 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 
@@ -28,9 +29,23 @@ type Check interface {
 type Option func(*config) error
 
 type config struct {
-	algorithms digest.Algorithms
-	workers    int
-	checks     []Check
+	algorithms  digest.Algorithms
+	workers     int
+	checks      []Check
+	trusted     bool // WithKeys or WithVerifier: signatures are checked
+	digestsOnly bool // WithDigestsOnlyUnsafe: the caller opted out of signature checks
+}
+
+// ErrNoTrustedKey: Run was given neither a trusted key nor the explicit opt-out. Digests
+// alone prove nothing against an attacker who re-digests a changed release, so a gate
+// without a key is never the default.
+var ErrNoTrustedKey = errors.New("verify: no trusted key: give the release's public key (WithKeys), or opt out with WithDigestsOnlyUnsafe")
+
+// WithDigestsOnlyUnsafe runs the gate without any signature check: digests, SHA256SUMS and
+// the inventory only. It proves integrity against the manifest in the bundle, not
+// authenticity: anyone can replace a file and re-digest. The report says so (DigestsOnly).
+func WithDigestsOnlyUnsafe() Option {
+	return func(c *config) error { c.digestsOnly = true; return nil }
 }
 
 // WithSHA512 also recomputes SHA-512 digests where the manifest has them (slower; SHA-256
@@ -65,6 +80,12 @@ func Run(ctx context.Context, dir string, opts ...Option) (*Report, error) {
 			return nil, err
 		}
 	}
+	switch {
+	case cfg.trusted && cfg.digestsOnly:
+		return nil, fmt.Errorf("verify: a trusted key and WithDigestsOnlyUnsafe exclude each other")
+	case !cfg.trusted && !cfg.digestsOnly:
+		return nil, ErrNoTrustedKey
+	}
 	b, err := bundle.Open(dir)
 	if err != nil {
 		return nil, err
@@ -75,7 +96,8 @@ func Run(ctx context.Context, dir string, opts ...Option) (*Report, error) {
 		return nil, err
 	}
 	s := newSession(b, inv, dir)
-	checks := append([]Check{manifestCheck{}, artifactsCheck{cfg.algorithms, cfg.workers}, checksumsCheck{}}, cfg.checks...)
+	s.Report.DigestsOnly = cfg.digestsOnly
+	checks := append([]Check{manifestCheck{}, artifactsCheck{cfg.algorithms, cfg.workers}, checksumsCheck{}, reportCheck{}}, cfg.checks...)
 	for _, c := range checks {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/sentientos/reliquary/internal/testbundle"
 	"github.com/sentientos/reliquary/pipeline/bundle"
+	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/verify"
 )
 
@@ -23,7 +25,7 @@ func run(t *testing.T, dir string, opts ...verify.Option) *verify.Report {
 }
 
 func TestIntactBundleVerifies(t *testing.T) {
-	r := run(t, testbundle.New(t, testbundle.Default()), verify.WithSHA512())
+	r := run(t, testbundle.New(t, testbundle.Default()), verify.WithSHA512(), verify.WithDigestsOnlyUnsafe())
 	if !r.Verified || r.Failures() != 0 {
 		t.Fatalf("intact bundle failed: %+v", r.Findings)
 	}
@@ -76,7 +78,7 @@ func TestTamperingIsDetected(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := testbundle.New(t, testbundle.Default())
 			tc.tamper(t, dir)
-			r := run(t, dir)
+			r := run(t, dir, verify.WithDigestsOnlyUnsafe())
 			if r.Verified {
 				t.Fatal("tampered bundle verified")
 			}
@@ -96,7 +98,7 @@ func TestAllProblemsInOnePass(t *testing.T) {
 	flip(t, dir, zip)
 	must(t, os.Remove(filepath.Join(dir, "artifacts/app_v1.0.0.oci.tar")))
 	write(t, dir, "unexpected.txt", "x")
-	r := run(t, dir)
+	r := run(t, dir, verify.WithDigestsOnlyUnsafe())
 	got := map[string]string{}
 	for _, f := range r.Findings {
 		if f.Status == verify.Fail {
@@ -121,7 +123,7 @@ func TestAllProblemsInOnePass(t *testing.T) {
 func TestReservedRecordsWithoutKeyAreSkippedNotPassed(t *testing.T) {
 	dir := testbundle.New(t, testbundle.Default())
 	write(t, dir, bundle.ManifestSigFile, "{}")
-	r := run(t, dir)
+	r := run(t, dir, verify.WithDigestsOnlyUnsafe())
 	if !r.Verified {
 		t.Fatalf("unexpected failure: %+v", r.Findings)
 	}
@@ -134,7 +136,7 @@ func TestReservedRecordsWithoutKeyAreSkippedNotPassed(t *testing.T) {
 }
 
 func TestMissingBundleIsAnError(t *testing.T) {
-	if _, err := verify.Run(context.Background(), filepath.Join(t.TempDir(), "nope")); err == nil {
+	if _, err := verify.Run(context.Background(), filepath.Join(t.TempDir(), "nope"), verify.WithDigestsOnlyUnsafe()); err == nil {
 		t.Fatal("verify of a missing directory returned no error")
 	}
 }
@@ -169,5 +171,25 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Secure by default: no trusted key, no gate, unless the caller opts out by name; the verdict
+// of a digests-only run says what it did not check.
+func TestNoTrustedKeyRefusesToRun(t *testing.T) {
+	dir := testbundle.New(t, testbundle.Default())
+	if _, err := verify.Run(context.Background(), dir, verify.WithSHA512()); !errors.Is(err, verify.ErrNoTrustedKey) {
+		t.Fatalf("Run without a key: err %v, want ErrNoTrustedKey", err)
+	}
+	key, err := keys.Generate()
+	must(t, err)
+	if _, err := verify.Run(context.Background(), dir, verify.WithKeys(key.PublicKey()), verify.WithDigestsOnlyUnsafe()); err == nil {
+		t.Fatal("a trusted key and WithDigestsOnlyUnsafe together were accepted")
+	}
+	r := run(t, dir, verify.WithDigestsOnlyUnsafe())
+	var text strings.Builder
+	r.WriteText(&text)
+	if !r.Verified || !r.DigestsOnly || r.Authenticated || !strings.Contains(text.String(), "VERIFIED (digests only") {
+		t.Fatalf("digests-only run: verified=%v digestsOnly=%v authenticated=%v\n%s", r.Verified, r.DigestsOnly, r.Authenticated, text.String())
 	}
 }

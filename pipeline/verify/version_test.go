@@ -25,7 +25,7 @@ func TestExpectedVersion(t *testing.T) {
 		{"v1.0.1", "", false, "v1.0.1"},
 		{"v1.0.0", "other", false, "other v1.0.0"},
 	} {
-		r := run(t, dir, verify.WithExpectedVersion(tc.version, tc.project))
+		r := run(t, dir, verify.WithExpectedVersion(tc.version, tc.project), verify.WithDigestsOnlyUnsafe())
 		f := findingOf(r, "release")
 		switch {
 		case tc.ok && (!r.Verified || f != nil || passes(r, "release") != 1):
@@ -34,12 +34,12 @@ func TestExpectedVersion(t *testing.T) {
 			t.Errorf("expect %s %s: want a wrong-release failure expecting %q, got verified=%v %+v", tc.project, tc.version, tc.expected, r.Verified, f)
 		}
 	}
-	if _, err := verify.Run(context.Background(), dir, verify.WithExpectedVersion("", "")); err == nil {
+	if _, err := verify.Run(context.Background(), dir, verify.WithExpectedVersion("", ""), verify.WithDigestsOnlyUnsafe()); err == nil {
 		t.Error("an empty expected version was accepted")
 	}
 	// Without a usable manifest the check is skipped, not passed.
 	os.WriteFile(filepath.Join(dir, bundle.ManifestFile), []byte("{"), 0o644)
-	if f := findingOf(run(t, dir, verify.WithExpectedVersion("v1.0.0", "")), "release"); f == nil || f.Status != verify.Skip {
+	if f := findingOf(run(t, dir, verify.WithExpectedVersion("v1.0.0", ""), verify.WithDigestsOnlyUnsafe()), "release"); f == nil || f.Status != verify.Skip {
 		t.Errorf("unusable manifest: want the release check skipped, got %+v", f)
 	}
 }
