@@ -109,6 +109,9 @@ func TestHolmAdjustedPValues(t *testing.T) {
 	if bytes.PAdjusted != nil || bytes.Verdict != bench.VerdictWorse {
 		t.Errorf("ungated B/op: adjusted %v, verdict %s", bytes.PAdjusted, bytes.Verdict)
 	}
+	if a.PAdjusted == nil || b.PAdjusted == nil {
+		t.Fatalf("sec/op comparisons without an adjusted p: %+v %+v", a, b)
+	}
 	wantA := min(1, 2**a.P)
 	wantB := max(wantA, *b.P)
 	if *a.PAdjusted != wantA || *b.PAdjusted != wantB || a.Verdict != bench.VerdictRegression {
