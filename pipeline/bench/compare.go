@@ -114,11 +114,13 @@ func (f Finding) String() string {
 		sc.Format(f.Baseline), sc.Format(f.Current), pText(f.P, f.PAdjusted, ", corrected "))
 }
 
-// pText is "p=0.002", followed by sep and the corrected p-value when it differs.
+// pText is "p=0.002", followed by sep and the corrected p-value when it reads differently.
 func pText(p float64, adj *float64, sep string) string {
 	s := fmt.Sprintf("p=%.3f", p)
-	if adj != nil && *adj != p {
-		s += fmt.Sprintf("%sp=%.3f", sep, *adj)
+	if adj != nil {
+		if a := fmt.Sprintf("p=%.3f", *adj); a != s {
+			s += sep + a
+		}
 	}
 	return s
 }

@@ -307,8 +307,10 @@ func mdRows(b *strings.Builder, g *group) {
 		p := ""
 		if c := rw.cmp; c.P != nil {
 			p = fmt.Sprintf("%.3f", *c.P)
-			if c.PAdjusted != nil && *c.PAdjusted != *c.P {
-				p += fmt.Sprintf(" (corrected %.3f)", *c.PAdjusted)
+			if c.PAdjusted != nil {
+				if adj := fmt.Sprintf("%.3f", *c.PAdjusted); adj != p {
+					p += " (corrected " + adj + ")"
+				}
 			}
 		}
 		verdict := mdEscape(string(rw.cmp.Verdict))
