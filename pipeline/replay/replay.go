@@ -246,7 +246,7 @@ func (res *Result) Summary() string {
 		}
 	}
 	if res.ReusedBuildCache {
-		s += "NOTE the rebuild reused this machine's Go build cache (--reuse-build-cache): packages compiled earlier, by the release itself too, were not compiled again\n"
+		s += "NOTE the rebuild reused this machine's Go build cache (--reuse-build-cache): packages compiled earlier on this machine, the release's own included, may have been reused rather than compiled from this source\n"
 	}
 	verdict := "NOT REPRODUCED"
 	if res.Reproduced {
