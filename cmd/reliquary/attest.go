@@ -181,8 +181,9 @@ func (af attestFlags) input(m *bundle.Manifest, at time.Time) (*attest.Input, er
 			return nil, err
 		}
 	}
-	if src.Repository == "" || src.Commit == "" {
-		return nil, usagef("the manifest names no source repository or commit: pass --source-repo and --source-commit")
+	// A source without a published repository is named by commit and tree digest only.
+	if src.Commit == "" {
+		return nil, usagef("the manifest names no source commit: pass --source-commit (and --source-repo, if the source has a published repository)")
 	}
 	in := &attest.Input{
 		Version:      m.Version,

@@ -141,3 +141,22 @@ func TestAttestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// A source without a published repository is attested by commit alone.
+func TestAttestWithoutRepository(t *testing.T) {
+	noPasswordEnv(t)
+	dir := t.TempDir()
+	testbundle.Write(t, dir, testbundle.Default())
+	prefix := filepath.Join(t.TempDir(), "release")
+	for _, s := range [][]string{
+		{"keygen", "--no-password", prefix},
+		{"digest", dir, "--version", "v1.0.0", "--source-commit", testCommit, "--expect", "provenance,links"},
+		{"sign", dir, "--key", prefix + ".key"},
+		{"attest", dir, "--key", prefix + ".key", "--time", "2026-03-01T12:00:00Z"},
+		{"verify", dir, "--key", prefix + ".pub"},
+	} {
+		if code, out, stderr := cli(t, s...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s\n%s", s, code, out, stderr)
+		}
+	}
+}

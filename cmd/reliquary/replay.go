@@ -13,6 +13,7 @@ func runReplay(ctx context.Context, cli *cliEnv, args []string) error {
 	fs := newFlagSet(cli, "replay", "BUNDLE")
 	src := fs.String("source", ".", "the source at the attested commit")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	reuse := fs.Bool("reuse-build-cache", false, "build with this machine's Go build cache instead of an empty private one (faster, but packages the release compiled here are not compiled again; the result says so)")
 	var keyFiles stringList
 	fs.Var(&keyFiles, "key", "trusted public key (PEM), repeatable; the bundle is verified first")
 	pos, err := fs.parse(args, 1)
@@ -30,7 +31,7 @@ func runReplay(ctx context.Context, cli *cliEnv, args []string) error {
 		}
 		pubs = append(pubs, pub)
 	}
-	res, err := replay.Run(ctx, replay.Input{Bundle: pos[0], Source: *src, Keys: pubs, Log: cli.log})
+	res, err := replay.Run(ctx, replay.Input{Bundle: pos[0], Source: *src, Keys: pubs, Log: cli.log, ReuseBuildCache: *reuse})
 	if err != nil {
 		return usageError(err)
 	}

@@ -61,7 +61,10 @@ type Input struct {
 
 // Source names the code a release was built from.
 type Source struct {
-	Repository string // a URL: https://github.com/owner/repo
+	// Repository is a URL (https://github.com/owner/repo), or "" when the source has no
+	// published repository: the provenance then names the source by commit (and tree digest)
+	// only, never by a path on the building machine.
+	Repository string
 	Ref        string // optional: the git ref built, refs/tags/v1.2.3
 	Commit     string // the commit id: 40 lowercase hex digits
 	TreeDigest string // optional "sha256:HEX" over the source tree
@@ -118,8 +121,10 @@ func (in *Input) buildType() string {
 }
 
 func (s Source) validate() error {
-	if err := checkURI("source.repository", s.Repository); err != nil {
-		return err
+	if s.Repository != "" {
+		if err := checkURI("source.repository", s.Repository); err != nil {
+			return err
+		}
 	}
 	if s.Ref != "" {
 		if err := checkText("source.ref", s.Ref); err != nil {

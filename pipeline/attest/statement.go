@@ -168,7 +168,10 @@ func predicate(in *Input) (*structpb.Struct, error) {
 // externalParameters are the inputs a consumer should check against its expectations: where
 // the source came from and what was asked to be built.
 func externalParameters(in *Input) map[string]any {
-	src := map[string]any{"repository": in.Source.Repository, "commit": in.Source.Commit}
+	src := map[string]any{"commit": in.Source.Commit}
+	if in.Source.Repository != "" {
+		src["repository"] = in.Source.Repository
+	}
 	if in.Source.Ref != "" {
 		src["ref"] = in.Source.Ref
 	}
@@ -182,11 +185,15 @@ func externalParameters(in *Input) map[string]any {
 }
 
 // resolvedDependencies pin everything the build consumed: the source (by commit, and by tree
-// digest when known), the toolchain, the base images and the frozen dependency set.
+// digest when known), the toolchain, the base images and the frozen dependency set. Without
+// a repository the source descriptors have no URI: a digest alone is a valid descriptor.
 func resolvedDependencies(in *Input) []*intoto.ResourceDescriptor {
-	srcURI := "git+" + in.Source.Repository
-	if in.Source.Ref != "" {
-		srcURI += "@" + in.Source.Ref
+	srcURI := ""
+	if in.Source.Repository != "" {
+		srcURI = "git+" + in.Source.Repository
+		if in.Source.Ref != "" {
+			srcURI += "@" + in.Source.Ref
+		}
 	}
 	deps := []*intoto.ResourceDescriptor{{
 		Name:   "source",

@@ -220,6 +220,35 @@ func TestBuildShardsAt1024(t *testing.T) {
 	}
 }
 
+// A source without a published repository is named by commit and tree digest only: no
+// repository parameter, source descriptors without a URI, and still valid SLSA provenance.
+func TestBuildWithoutRepository(t *testing.T) {
+	in := testInput(2)
+	in.Source.Repository = ""
+	stmts := build(t, in)
+	st := &intoto.Statement{}
+	if err := protojson.Unmarshal(stmts[0].JSON, st); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := protojson.Marshal(st.GetPredicate())
+	prov := &provenance.Provenance{}
+	if err := protojson.Unmarshal(raw, prov); err != nil {
+		t.Fatal(err)
+	}
+	if err := prov.Validate(); err != nil {
+		t.Fatalf("provenance without a repository: %v", err)
+	}
+	src := prov.GetBuildDefinition().GetExternalParameters().AsMap()["source"].(map[string]any)
+	if _, ok := src["repository"]; ok || src["commit"] != in.Source.Commit {
+		t.Errorf("externalParameters.source = %v", src)
+	}
+	for _, d := range prov.GetBuildDefinition().GetResolvedDependencies() {
+		if strings.HasPrefix(d.GetName(), "source") && (d.GetUri() != "" || len(d.GetDigest()) == 0) {
+			t.Errorf("resolved dependency %s: uri %q, digest %v", d.GetName(), d.GetUri(), d.GetDigest())
+		}
+	}
+}
+
 func TestInputValidate(t *testing.T) {
 	cases := []struct {
 		name  string

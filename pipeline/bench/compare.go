@@ -43,6 +43,9 @@ type Comparison struct {
 	Current   *Summary `json:"current,omitempty"`   // nil when it was removed
 	ChangePct *float64 `json:"changePct,omitempty"` // (current/baseline - 1) * 100 of the medians; nil if undefined
 	P         *float64 `json:"p,omitempty"`         // Mann-Whitney U test; nil when one side is missing
+	// PAdjusted is P after the gate's multiple-comparison correction (Gate.Correction), set
+	// on the comparisons that can fail the gate; their significance is decided on it.
+	PAdjusted *float64 `json:"pAdjusted,omitempty"`
 	Verdict   Verdict  `json:"verdict"`
 	Warnings  []string `json:"warnings,omitempty"`
 }
@@ -61,9 +64,15 @@ func (c Comparison) Key() Key { return Key{c.Package, c.Name, c.Unit} }
 
 // Gate is the regression gate's outcome and the policy it applied.
 type Gate struct {
-	Status          string      `json:"status"`           // GatePassed, GateFailed or GateSkipped
-	Reason          string      `json:"reason,omitempty"` // why it was skipped
-	Alpha           float64     `json:"alpha"`
+	Status string  `json:"status"`           // GatePassed, GateFailed or GateSkipped
+	Reason string  `json:"reason,omitempty"` // why it was skipped
+	Alpha  float64 `json:"alpha"`
+	// Correction is how p-values were corrected for comparing many benchmarks at once:
+	// CorrectionHolm or CorrectionNone ("" in reports written before it existed: none).
+	Correction string `json:"correction,omitempty"`
+	// Family is how many comparisons the correction covered: those in gated units with
+	// both sides present.
+	Family          int         `json:"family,omitempty"`
 	Thresholds      []Threshold `json:"thresholds"`
 	AllowRegression []string    `json:"allowRegression,omitempty"` // names accepted knowingly, as given
 	Regressions     []Finding   `json:"regressions,omitempty"`
@@ -94,13 +103,26 @@ type Finding struct {
 	Current   float64  `json:"current"`  // median
 	ChangePct *float64 `json:"changePct,omitempty"`
 	P         float64  `json:"p"`
+	PAdjusted *float64 `json:"pAdjusted,omitempty"` // after the gate's correction
 }
 
-// String is "pkg.Name unit +12.34% (1.2µ → 1.3µ, p=0.002)".
+// String is "pkg.Name unit +12.34% (1.2µ → 1.3µ, p=0.002)", with ", corrected p=0.040"
+// after p when the correction changed it.
 func (f Finding) String() string {
 	sc := benchunit.CommonScale([]float64{f.Baseline, f.Current}, benchunit.ClassOf(f.Unit))
-	return fmt.Sprintf("%s %s (%s → %s, p=%.3f)", f.Key(), formatChange(f.ChangePct, f.Baseline, f.Current),
-		sc.Format(f.Baseline), sc.Format(f.Current), f.P)
+	return fmt.Sprintf("%s %s (%s → %s, %s)", f.Key(), formatChange(f.ChangePct, f.Baseline, f.Current),
+		sc.Format(f.Baseline), sc.Format(f.Current), pText(f.P, f.PAdjusted, ", corrected "))
+}
+
+// pText is "p=0.002", followed by sep and the corrected p-value when it reads differently.
+func pText(p float64, adj *float64, sep string) string {
+	s := fmt.Sprintf("p=%.3f", p)
+	if adj != nil {
+		if a := fmt.Sprintf("p=%.3f", *adj); a != s {
+			s += sep + a
+		}
+	}
+	return s
 }
 
 // Key returns the finding's key.
@@ -121,9 +143,20 @@ func (g *Gate) Err() error {
 	return fmt.Errorf("%w: %s", ErrRegression, strings.Join(parts, "; "))
 }
 
+// Multiple-comparison corrections.
+const (
+	// CorrectionHolm is Holm's step-down method over the gated comparisons of one run: the
+	// chance that identical code fails the gate somewhere (the family-wise error rate) stays
+	// at most alpha, however many benchmarks there are and however they are correlated.
+	CorrectionHolm = "holm"
+	// CorrectionNone tests each comparison at alpha on its own.
+	CorrectionNone = "none"
+)
+
 // Policy is the gate's policy. The zero value is not usable; build one with NewPolicy.
 type Policy struct {
 	alpha      float64
+	correction string
 	thresholds map[string]float64
 	allow      []string
 }
@@ -170,6 +203,17 @@ func WithAlpha(alpha float64) Option {
 	}
 }
 
+// WithCorrection sets the multiple-comparison correction (default CorrectionHolm).
+func WithCorrection(name string) Option {
+	return func(p *Policy) error {
+		if name != CorrectionHolm && name != CorrectionNone {
+			return fmt.Errorf("bench: correction %q: want %s or %s", name, CorrectionHolm, CorrectionNone)
+		}
+		p.correction = name
+		return nil
+	}
+}
+
 // WithAllowRegression accepts regressions of the named benchmarks. A name matches a benchmark
 // whose full name (with or without "Benchmark", with or without the -N GOMAXPROCS suffix)
 // equals it, and every sub-benchmark under it. Allowed regressions are recorded.
@@ -188,7 +232,7 @@ func WithAllowRegression(names ...string) Option {
 
 // NewPolicy returns the default policy adjusted by opts.
 func NewPolicy(opts ...Option) (*Policy, error) {
-	p := &Policy{alpha: benchmath.DefaultThresholds.CompareAlpha, thresholds: map[string]float64{}}
+	p := &Policy{alpha: benchmath.DefaultThresholds.CompareAlpha, correction: CorrectionHolm, thresholds: map[string]float64{}}
 	for _, t := range DefaultThresholds() {
 		p.thresholds[t.Unit] = t.Pct
 	}
@@ -209,7 +253,7 @@ func (p *Policy) SkippedGate(reason string) Gate {
 }
 
 func (p *Policy) gate() Gate {
-	g := Gate{Alpha: p.alpha, Thresholds: []Threshold{}}
+	g := Gate{Alpha: p.alpha, Correction: p.correction, Thresholds: []Threshold{}}
 	for u, pct := range p.thresholds {
 		g.Thresholds = append(g.Thresholds, Threshold{Unit: u, Pct: pct})
 	}
@@ -224,21 +268,12 @@ func (p *Policy) Compare(baseline, current []Series) ([]Comparison, Gate) {
 	base, cur := indexSeries(baseline), indexSeries(current)
 	keys := unionKeys(base, cur)
 	out := make([]Comparison, 0, len(keys))
-	g := p.gate()
-	used := map[string]bool{}
 	for _, k := range keys {
-		c := p.compareOne(k, base[k], cur[k])
-		if c.Verdict == VerdictRegression {
-			if a := p.allowedBy(k.Name); a != "" {
-				c.Verdict = VerdictAllowed
-				used[a] = true
-				g.Allowed = append(g.Allowed, finding(c))
-			} else {
-				g.Regressions = append(g.Regressions, finding(c))
-			}
-		}
-		out = append(out, c)
+		out = append(out, p.compareOne(k, base[k], cur[k]))
 	}
+	g := p.gate()
+	g.Family = p.correct(out)
+	used := p.judge(out, &g)
 	for _, a := range p.allow {
 		if !used[a] {
 			g.UnusedAllows = append(g.UnusedAllows, a)
@@ -251,9 +286,32 @@ func (p *Policy) Compare(baseline, current []Series) ([]Comparison, Gate) {
 	return out, g
 }
 
-func finding(c Comparison) Finding {
+// judge gives every comparison its verdict and collects the regressions, allowed or not,
+// into g; it returns the allowances that were used.
+func (p *Policy) judge(cs []Comparison, g *Gate) map[string]bool {
+	used := map[string]bool{}
+	for i := range cs {
+		c := &cs[i]
+		if c.P != nil {
+			c.Verdict = p.verdict(c)
+		}
+		if c.Verdict != VerdictRegression {
+			continue
+		}
+		if a := p.allowedBy(c.Name); a != "" {
+			c.Verdict = VerdictAllowed
+			used[a] = true
+			g.Allowed = append(g.Allowed, finding(c))
+		} else {
+			g.Regressions = append(g.Regressions, finding(c))
+		}
+	}
+	return used
+}
+
+func finding(c *Comparison) Finding {
 	return Finding{Package: c.Package, Name: c.Name, Unit: c.Unit, Baseline: c.Baseline.Center,
-		Current: c.Current.Center, ChangePct: c.ChangePct, P: *c.P}
+		Current: c.Current.Center, ChangePct: c.ChangePct, P: *c.P, PAdjusted: c.PAdjusted}
 }
 
 func indexSeries(s []Series) map[Key][]float64 {
@@ -302,8 +360,32 @@ func (p *Policy) compareOne(k Key, base, cur []float64) Comparison {
 	c.P = &cmp.P
 	c.Warnings = appendWarnings(c.Warnings, cmp.Warnings)
 	c.ChangePct = changePct(c.Baseline.Center, c.Current.Center)
-	c.Verdict = p.verdict(&c)
-	return c
+	return c // the verdict waits for the correction, which needs every p-value
+}
+
+// correct applies the policy's correction to the family of comparisons that can fail the
+// gate (a gated unit, both sides present), setting their PAdjusted, and returns the
+// family's size. Holm's adjusted p-values: sorted ascending, the i-th (from 0) of m is
+// max over j <= i of min(1, (m-j) * p_j); comparing them with alpha is Holm's step-down
+// test. The sort is stable over the canonical order, so ties are adjusted deterministically.
+func (p *Policy) correct(cs []Comparison) int {
+	var family []int
+	for i, c := range cs {
+		if _, gated := p.thresholds[c.Unit]; gated && c.P != nil {
+			family = append(family, i)
+		}
+	}
+	if p.correction != CorrectionHolm {
+		return len(family)
+	}
+	sort.SliceStable(family, func(a, b int) bool { return *cs[family[a]].P < *cs[family[b]].P })
+	m, running := len(family), 0.0
+	for rank, i := range family {
+		running = math.Max(running, math.Min(1, float64(m-rank)**cs[i].P))
+		adj := running
+		cs[i].PAdjusted = &adj
+	}
+	return m
 }
 
 func summarize(s *benchmath.Sample, c *Comparison) *Summary {
@@ -352,11 +434,15 @@ func changePct(base, cur float64) *float64 {
 	return &pct
 }
 
-// verdict applies the policy. A change is significant when p < alpha; only then does its
-// direction and size matter.
+// verdict applies the policy. A change is significant when its p-value (corrected, when it
+// is in the gate's family) is below alpha; only then does its direction and size matter.
 func (p *Policy) verdict(c *Comparison) Verdict {
 	unit, base, cur := c.Unit, c.Baseline.Center, c.Current.Center
-	if !(*c.P < p.alpha) || base == cur {
+	pv := *c.P
+	if c.PAdjusted != nil {
+		pv = *c.PAdjusted
+	}
+	if !(pv < p.alpha) || base == cur {
 		return VerdictSame
 	}
 	dir := direction(unit)
@@ -439,6 +525,9 @@ func (c *Comparison) validate() error {
 	if (c.P == nil) != (c.Baseline == nil || c.Current == nil) {
 		return errors.New("p: present exactly when both sides are")
 	}
+	if c.PAdjusted != nil && (c.P == nil || *c.PAdjusted < *c.P) {
+		return errors.New("pAdjusted: without p, or below it")
+	}
 	return nil
 }
 
@@ -458,6 +547,11 @@ func (g *Gate) validate() error {
 	}
 	if !(g.Alpha > 0 && g.Alpha < 1) {
 		return fmt.Errorf("%w: gate.alpha: %v is not in (0, 1)", ErrReport, g.Alpha)
+	}
+	switch g.Correction {
+	case "", CorrectionNone, CorrectionHolm:
+	default:
+		return fmt.Errorf("%w: gate.correction: unknown %q", ErrReport, g.Correction)
 	}
 	return nil
 }

@@ -268,3 +268,28 @@ func FuzzCPUModel(f *testing.F) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// A run whose sample count cannot reach Holm's first threshold fails rather than passing a
+// gate that could not have failed.
+func TestCheckPower(t *testing.T) {
+	p, err := NewPolicy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		correction    string
+		family, count int
+		ok            bool
+	}{
+		{CorrectionHolm, 1, 4, true},
+		{CorrectionHolm, 40, 6, false}, // 2/C(12,6) = 0.0022 > 0.05/40
+		{CorrectionHolm, 40, 7, true},
+		{CorrectionHolm, 0, 1, true}, // nothing gated
+		{CorrectionNone, 40, 4, true},
+	} {
+		err := p.checkPower(Gate{Correction: c.correction, Family: c.family}, c.count)
+		if (err == nil) != c.ok || err != nil && !strings.Contains(err.Error(), "at least 7 samples") {
+			t.Errorf("%s, %d comparisons, count %d: %v", c.correction, c.family, c.count, err)
+		}
+	}
+}

@@ -253,7 +253,11 @@ func (r *Report) Recheck() error {
 		}
 		return nil
 	}
-	opts := []Option{WithAlpha(r.Gate.Alpha), WithAllowRegression(r.Gate.AllowRegression...)}
+	correction := r.Gate.Correction
+	if correction == "" { // written before corrections existed
+		correction = CorrectionNone
+	}
+	opts := []Option{WithAlpha(r.Gate.Alpha), WithCorrection(correction), WithAllowRegression(r.Gate.AllowRegression...)}
 	for _, t := range DefaultThresholds() {
 		opts = append(opts, WithoutThreshold(t.Unit))
 	}

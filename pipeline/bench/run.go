@@ -106,7 +106,24 @@ func (r *runner) run(ctx context.Context, baseCommit string) (*Report, error) {
 	if r.machine.CPU == "" {
 		r.machine.CPU = cur.cpu
 	}
-	return r.assemble(cur, base), nil
+	rep := r.assemble(cur, base)
+	if err := r.policy.checkPower(rep.Gate, r.in.Count); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// checkPower fails a comparison that could not have found anything: Holm's correction tests
+// the smallest of m p-values at alpha/m, and with count samples per side no U test reaches
+// below 2/C(2n, n). A gate that cannot fail is not a pass.
+func (p *Policy) checkPower(g Gate, count int) error {
+	if g.Correction != CorrectionHolm || g.Family == 0 {
+		return nil
+	}
+	if need := MinCount(p.alpha / float64(g.Family)); count < need {
+		return fmt.Errorf("bench: count %d is too small for %d gated comparisons: with Holm's correction the U test needs at least %d samples per side to show any difference (alpha %v / %d)", count, g.Family, need, p.alpha, g.Family)
+	}
+	return nil
 }
 
 func (in *Input) normalize(p *Policy) error {

@@ -119,7 +119,7 @@ func pn(c *Comparison) string {
 	if n1 != n2 {
 		n = fmt.Sprintf("n=%d+%d", n1, n2)
 	}
-	return fmt.Sprintf("p=%.3f %s", *c.P, n)
+	return pText(*c.P, c.PAdjusted, " corrected ") + " " + n
 }
 
 func sideLabel(s *Side, fallback string) string {
@@ -229,6 +229,14 @@ func thresholdsText(g *Gate) string {
 	return strings.Join(parts, ", ")
 }
 
+// correctionText names the gate's multiple-comparison correction, if any.
+func correctionText(g *Gate) string {
+	if g.Correction != CorrectionHolm {
+		return ""
+	}
+	return fmt.Sprintf(", Holm-corrected over the %d gated comparison(s)", g.Family)
+}
+
 func gateText(g *Gate) string {
 	var b strings.Builder
 	switch g.Status {
@@ -240,7 +248,7 @@ func gateText(g *Gate) string {
 	default:
 		fmt.Fprintf(&b, "gate: passed\n")
 	}
-	fmt.Fprintf(&b, "  thresholds: %s; significance p < %g\n", thresholdsText(g), g.Alpha)
+	fmt.Fprintf(&b, "  thresholds: %s; significance p < %g%s\n", thresholdsText(g), g.Alpha, correctionText(g))
 	for _, f := range g.Regressions {
 		fmt.Fprintf(&b, "  regression: %s\n", f)
 	}
@@ -297,8 +305,13 @@ func mdRows(b *strings.Builder, g *group) {
 			continue
 		}
 		p := ""
-		if rw.cmp.P != nil {
-			p = fmt.Sprintf("%.3f", *rw.cmp.P)
+		if c := rw.cmp; c.P != nil {
+			p = fmt.Sprintf("%.3f", *c.P)
+			if c.PAdjusted != nil {
+				if adj := fmt.Sprintf("%.3f", *c.PAdjusted); adj != p {
+					p += " (corrected " + adj + ")"
+				}
+			}
 		}
 		verdict := mdEscape(string(rw.cmp.Verdict))
 		if rw.cmp.Verdict == VerdictRegression {
@@ -320,8 +333,8 @@ func gateMarkdown(g *Gate) string {
 	default:
 		b.WriteString("**Benchmark gate: passed**")
 	}
-	fmt.Fprintf(&b, " (thresholds: %s; significance p < %g; \"~\" means no significant difference).\n",
-		mdEscape(thresholdsText(g)), g.Alpha)
+	fmt.Fprintf(&b, " (thresholds: %s; significance p < %g%s; \"~\" means no significant difference).\n",
+		mdEscape(thresholdsText(g)), g.Alpha, correctionText(g))
 	list := func(label string, fs []Finding) {
 		for _, f := range fs {
 			fmt.Fprintf(&b, "- %s: %s\n", label, mdEscape(f.String()))

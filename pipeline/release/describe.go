@@ -96,15 +96,26 @@ func readGit(ctx context.Context, dir string, in DescribeInput, src *SourceInfo)
 		src.Tags = append(src.Tags, version.Tag{Name: t.Name, Commit: t.Commit})
 	}
 	if src.Repository == "" {
-		if src.Repository, err = repo.RemoteURL(ctx, "origin"); err != nil {
+		remote, err := repo.RemoteURL(ctx, "origin")
+		if err != nil {
 			return err
 		}
-	}
-	if src.Repository == "" {
-		src.Repository = "file://" + filepath.ToSlash(dir)
+		src.Repository = publishable(remote)
 	}
 	src.Time, err = releaseTime(ctx, repo, in.Time)
 	return err
+}
+
+// publishable is the remote URL to record, or "" for none: a file:// URL (a checkout whose
+// origin is another local clone) names a directory on this machine, which tells a consumer
+// nothing, leaks the machine's layout into a published artifact, and makes the release
+// depend on where the checkout sits. Without a repository the manifest and provenance
+// name the source by commit and tree digest only.
+func publishable(remote string) string {
+	if strings.HasPrefix(remote, "file:") {
+		return ""
+	}
+	return remote
 }
 
 // releaseTime is the one time every output carries: an explicit option, SOURCE_DATE_EPOCH,

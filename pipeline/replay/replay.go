@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	provenance "github.com/in-toto/attestation/go/predicates/provenance/v1"
@@ -36,6 +37,10 @@ type Input struct {
 	Source string
 	Keys   []*keys.PublicKey // trusted keys; the bundle is verified with them first
 	Log    *slog.Logger
+	// ReuseBuildCache builds with the host's Go build cache. By default the rebuild gets an
+	// empty, private GOCACHE, removed afterwards: a rebuild that may relink packages the
+	// release itself compiled on this machine does not show that the source yields them.
+	ReuseBuildCache bool
 }
 
 // Result is the replay's verdict. Problems stop short of a rebuild (the bundle did not
@@ -49,6 +54,10 @@ type Result struct {
 	Comparison   *build.Comparison
 	Reproduced   bool
 	RebuildError string
+	// ReusedBuildCache says the rebuild used the host's Go build cache (Input.ReuseBuildCache).
+	ReusedBuildCache bool
+	// Seconds is how long the replay took, verification included.
+	Seconds float64
 }
 
 // Params are the build parameters read from the signed provenance.
@@ -71,11 +80,13 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 	if in.Log == nil {
 		in.Log = slog.New(slog.DiscardHandler)
 	}
+	start := time.Now()
 	report, err := verify.Run(ctx, in.Bundle, verify.WithKeys(in.Keys...))
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Report: report}
+	res := &Result{Report: report, ReusedBuildCache: in.ReuseBuildCache}
+	defer func() { res.Seconds = time.Since(start).Seconds() }()
 	if !report.Verified || !report.Authenticated {
 		res.Problems = append(res.Problems, fmt.Sprintf("the bundle does not verify (%d problem(s)): nothing to replay", report.Failures()))
 		return res, nil
@@ -165,8 +176,12 @@ func (res *Result) rebuild(ctx context.Context, in Input) {
 	if lock.Digest != res.Manifest.Dependencies {
 		res.Problems = append(res.Problems, fmt.Sprintf("the dependency set is %s, the release froze %s", lock.Digest, res.Manifest.Dependencies))
 	}
-	out, err := build.Run(ctx, build.Input{Source: in.Source, Version: res.Params.Version, Commit: res.Params.Commit, Platforms: res.Params.Platforms, OutDir: work},
-		build.WithLock(lock), build.WithTime(res.Params.Time), build.WithRepository(res.Manifest.Source.Repository), build.WithLogger(in.Log))
+	opts := []build.Option{build.WithLock(lock), build.WithTime(res.Params.Time), build.WithRepository(res.Manifest.Source.Repository), build.WithLogger(in.Log)}
+	if !in.ReuseBuildCache {
+		// Inside work, so removed with it.
+		opts = append(opts, build.WithGoCache(filepath.Join(work, "gocache")))
+	}
+	out, err := build.Run(ctx, build.Input{Source: in.Source, Version: res.Params.Version, Commit: res.Params.Commit, Platforms: res.Params.Platforms, OutDir: work}, opts...)
 	if err != nil {
 		res.RebuildError = err.Error()
 		return
@@ -230,11 +245,18 @@ func (res *Result) Summary() string {
 			s += "DIFFERS " + d.String() + "\n"
 		}
 	}
+	if res.ReusedBuildCache {
+		s += "NOTE the rebuild reused this machine's Go build cache (--reuse-build-cache): packages compiled earlier on this machine, the release's own included, may have been reused rather than compiled from this source\n"
+	}
 	verdict := "NOT REPRODUCED"
 	if res.Reproduced {
 		verdict = "REPRODUCED"
 	}
-	return s + fmt.Sprintf("%s: %d artifacts reproduced, %d differ\n", verdict, countOr(res.Comparison, true), countOr(res.Comparison, false))
+	cache := "an empty private build cache"
+	if res.ReusedBuildCache {
+		cache = "the host's build cache"
+	}
+	return s + fmt.Sprintf("%s: %d artifacts reproduced, %d differ (%.1fs, %s)\n", verdict, countOr(res.Comparison, true), countOr(res.Comparison, false), res.Seconds, cache)
 }
 
 func countOr(c *build.Comparison, reproduced bool) int {

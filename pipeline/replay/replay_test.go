@@ -2,6 +2,9 @@ package replay_test
 
 import (
 	"context"
+	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,12 +34,21 @@ func TestReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	pubs := []*keys.PublicKey{k.PublicKey()}
+	// The host's build cache, as the go command finds it: the rebuild must not use it unless
+	// asked to, since the release compiled into it. (The freeze step's go mod commands keep
+	// Go's module index there, file metadata that changes no byte of the output; compiled
+	// packages, archives, are what a rebuild would reuse.)
+	hostCache := filepath.Join(t.TempDir(), "gocache")
+	t.Setenv("GOCACHE", hostCache)
 
 	// The auditor's clean copy of the source at the attested commit reproduces everything,
 	// the dependency set included: the replay pins the base images the release pinned.
 	res, err := replay.Run(context.Background(), replay.Input{Bundle: dist, Source: src, Keys: pubs})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := compiledPackages(t, hostCache); n > 0 || res.ReusedBuildCache || !strings.Contains(res.Summary(), "empty private build cache") {
+		t.Fatalf("a default replay compiled %d packages into the host GOCACHE, or says it reused it: %s", n, res.Summary())
 	}
 	if !res.Reproduced || len(res.Comparison.Reproduced) == 0 || res.Params.Commit != repo.Head() || res.Params.Platforms[0] != "linux/amd64" ||
 		len(res.Params.Images) != 1 || !strings.HasSuffix(res.Params.Images[0], "/library/golang@sha256:"+strings.SplitN(pinnedImage, ":", 2)[1]) {
@@ -47,13 +59,17 @@ func TestReplay(t *testing.T) {
 	main := filepath.Join(src, "cmd", "alpha", "main.go")
 	data, _ := os.ReadFile(main)
 	os.WriteFile(main, []byte(strings.Replace(string(data), `"alpha"`, `"alphA"`, 1)), 0o644)
-	res, err = replay.Run(context.Background(), replay.Input{Bundle: dist, Source: src, Keys: pubs})
+	// (This rebuild opts in to the host's build cache, and says so.)
+	res, err = replay.Run(context.Background(), replay.Input{Bundle: dist, Source: src, Keys: pubs, ReuseBuildCache: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sum := res.Summary()
 	if res.Reproduced || !strings.Contains(sum, "not the attested source") || !strings.Contains(sum, "DIFFERS artifacts/") {
 		t.Fatalf("replay of changed source:\n%s", sum)
+	}
+	if n := compiledPackages(t, hostCache); n == 0 || !res.ReusedBuildCache || !strings.Contains(sum, "--reuse-build-cache") {
+		t.Fatalf("--reuse-build-cache: %d compiled packages in the host GOCACHE, result %v:\n%s", n, res.ReusedBuildCache, sum)
 	}
 
 	// A bundle that does not verify is not replayed.
@@ -62,4 +78,32 @@ func TestReplay(t *testing.T) {
 	if err != nil || res.Reproduced || res.Comparison != nil || len(res.Problems) == 0 {
 		t.Fatalf("replay with an untrusted key: %v %+v", err, res)
 	}
+}
+
+// compiledPackages counts the compiled packages (Go archives) in a build cache directory.
+func compiledPackages(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil || d.IsDir() {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		head := make([]byte, 8)
+		if _, err := io.ReadFull(f, head); err == nil && string(head) == "!<arch>\n" {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
