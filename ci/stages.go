@@ -98,8 +98,15 @@ func (r *Reliquary) Source(
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		return nil, fmt.Errorf("source: reliquary describe printed no description: %v", err)
 	}
-	return &Project{Tools: r, Images: img, Tree: dir.WithoutDirectory(".git"), Checkout: dir, Name: d.Project,
+	return &Project{Tools: r, Images: img, Tree: withoutGit(dir), Checkout: dir, Name: d.Project,
 		Version: d.Version, Commit: d.Commit, Repository: d.Repository, SourceDateEpoch: d.SourceDateEpoch, Ref: d.Ref}, nil
+}
+
+// withoutGit is dir without its .git. Filter, unlike WithoutDirectory, keeps the engine's
+// content hashing of an uploaded directory, so the stages given the tree are cached by its
+// content: a new commit that changes no file reuses freeze and the build's layers.
+func withoutGit(dir *dagger.Directory) *dagger.Directory {
+	return dir.Filter(dagger.DirectoryFilterOpts{Exclude: []string{".git"}})
 }
 
 // Frozen is a project whose dependency set is checked and recorded (deps.lock.json), with

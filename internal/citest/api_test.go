@@ -385,8 +385,8 @@ func TestSourceIgnoresMatchTreeDigest(t *testing.T) {
 			t.Errorf("%s(%s): +ignore=%v, want %v (pipeline/source.DefaultExcludes)", tc.fn, tc.param, got, tc.want)
 		}
 	}
-	if src := parseModule(t).funcs["Reliquary.Source"]; src == nil || !hasStringLiteral(src, ".git") || !slices.Contains(methodCalls(src), "WithoutDirectory") {
-		t.Error(`Reliquary.Source must hand the build stages the tree without .git (WithoutDirectory(".git"))`)
+	if strip := parseModule(t).funcs["withoutGit"]; strip == nil || !hasStringLiteral(strip, ".git") || !slices.Contains(methodCalls(strip), "Filter") {
+		t.Error(`ci/ must hand the build stages the tree without .git through Filter, which keeps content hashing (withoutGit)`)
 	}
 	if got := pragmaList(t, paramPragmas(t, "New", "tool"), "ignore"); !slices.Contains(got, "*") {
 		t.Errorf("New(tool) must be an allowlist, got %v", got)
