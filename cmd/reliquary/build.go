@@ -28,7 +28,7 @@ func runBuild(ctx context.Context, cli *cliEnv, args []string) error {
 	bf := buildFlags{
 		goCache:   fs.String("go-cache", "", "GOCACHE for the builds (default: the go command's)"),
 		modCache:  fs.String("mod-cache", "", "GOMODCACHE holding the frozen modules (default: the go command's)"),
-		lockFile:  fs.String("lock", "", "deps.lock.json to check the toolchain, go.mod and go.sum against"),
+		lockFile:  fs.String("lock", "", "deps.lock.json: build with its toolchain (the pinned one, from the module cache), and check go.mod and go.sum against it"),
 		imageBase: fs.String("image-base", "", "OCI image layout tarball to build the image on (default: reliquary.yaml's, else scratch)"),
 		repo:      fs.String("repository", "", "source repository URL for the image label (default: reliquary.yaml's, else https://MODULE)"),
 		epoch:     fs.String("source-date-epoch", "", "commit time in Unix seconds (default: $SOURCE_DATE_EPOCH, else git HEAD's time)"),

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sentientos/reliquary/internal/gitlog"
+	"github.com/sentientos/reliquary/pipeline/freeze"
 )
 
 // Toolchain is the Go toolchain a build ran with.
@@ -27,20 +28,24 @@ type hostGo struct {
 	modcache  string
 	gopath    string
 	ports     map[string]bool // `go tool dist list`
+	// gotoolchain is GOTOOLCHAIN of every build command: "local", or the lock's pinned version.
+	gotoolchain string
 }
 
 // goEnvJSON is `go env -json` for the variables the build needs from the user's setup.
 type goEnvJSON struct {
-	GOCACHE, GOMODCACHE, GOPATH, GOVERSION string
+	GOCACHE, GOMODCACHE, GOPATH, GOVERSION, GOHOSTOS, GOHOSTARCH string
 }
 
 // probeGo asks the go command, in the user's environment (where GOCACHE and GOMODCACHE may
 // be set, also in the Go env file) but with GOFLAGS and GOTOOLCHAIN neutralized, where its
-// caches are and which toolchain it is; then lists the platforms it can target.
+// caches are and which toolchain it is; then lists the platforms it can target. With a lock
+// that pins a toolchain, it checks the module cache's copy against the lock and asks that
+// toolchain instead, in the build's own environment.
 func probeGo(ctx context.Context, s *settings) (*hostGo, error) {
-	h := &hostGo{bin: s.goBin}
+	h := &hostGo{bin: s.goBin, gotoolchain: freeze.ToolchainLocal}
 	env := overrideEnv(os.Environ(), map[string]string{"GOFLAGS": "", "GOTOOLCHAIN": "local", "GOWORK": "off"})
-	out, err := runGo(ctx, h.bin, "", env, "env", "-json", "GOCACHE", "GOMODCACHE", "GOPATH", "GOVERSION")
+	out, err := runGo(ctx, h.bin, "", env, "env", "-json", "GOCACHE", "GOMODCACHE", "GOPATH", "GOVERSION", "GOHOSTOS", "GOHOSTARCH")
 	if err != nil {
 		return nil, err
 	}
@@ -59,6 +64,11 @@ func probeGo(ctx context.Context, s *settings) (*hostGo, error) {
 	if h.gocache == "" || h.gocache == "off" || h.modcache == "" {
 		return nil, fmt.Errorf("build: the go command reports no usable GOCACHE (%q) or GOMODCACHE (%q)", h.gocache, h.modcache)
 	}
+	if s.lock != nil && s.lock.Toolchain.Pinned != nil {
+		if env, err = h.pinned(ctx, s.lock.Toolchain.Pinned, ge); err != nil {
+			return nil, err
+		}
+	}
 	if out, err = runGo(ctx, h.bin, "", env, "version"); err != nil {
 		return nil, err
 	}
@@ -71,6 +81,23 @@ func probeGo(ctx context.Context, s *settings) (*hostGo, error) {
 		h.ports[p] = true
 	}
 	return h, nil
+}
+
+// pinned checks the pinned toolchain in the module cache against the lock and switches the
+// probe to it, with the environment the build commands get (GOPROXY=off: it must be in
+// the module cache, where freeze put it).
+func (h *hostGo) pinned(ctx context.Context, p *freeze.Pinned, ge goEnvJSON) ([]string, error) {
+	if err := freeze.VerifyToolchain(h.modcache, ge.GOHOSTOS, ge.GOHOSTARCH, p); err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	h.gotoolchain = p.Version
+	env := append(h.recordedEnv(), h.hostEnv(os.TempDir())...)
+	out, err := runGo(ctx, h.bin, "", env, "env", "GOVERSION")
+	if err != nil {
+		return nil, fmt.Errorf("build: switching to the pinned toolchain %s (GOTOOLCHAIN=%s GOPROXY=off): %w", p.Version, p.Version, err)
+	}
+	h.toolchain.Version = strings.TrimSpace(string(out))
+	return env, nil
 }
 
 // overrideEnv returns env with the given variables replaced. (An empty GOFLAGS drops an
@@ -94,14 +121,18 @@ func overrideEnv(env []string, set map[string]string) []string {
 // bytes; they are recorded in the Output for replay. The per-platform GOOS/GOARCH and
 // micro-architecture levels are added per command. GOENV=off keeps the user's Go env file
 // (which may set GOFLAGS, GOAMD64, GOEXPERIMENT...) out; the rest of the environment is
-// not inherited at all.
-var recordedEnv = []string{
-	"CGO_ENABLED=0",
-	"GOENV=off",
-	"GOFLAGS=-mod=readonly",
-	"GOPROXY=off",
-	"GOTOOLCHAIN=local",
-	"GOWORK=off",
+// not inherited at all. GOTOOLCHAIN is "local", or the version the lock pins: the go
+// command then runs that toolchain from the module cache (GOPROXY=off: it never downloads),
+// checking it against its cached checksum database lookup, as freeze left both.
+func (h *hostGo) recordedEnv() []string {
+	return []string{
+		"CGO_ENABLED=0",
+		"GOENV=off",
+		"GOFLAGS=-mod=readonly",
+		"GOPROXY=off",
+		"GOTOOLCHAIN=" + h.gotoolchain,
+		"GOWORK=off",
+	}
 }
 
 // hostEnv are the settings that locate things on this machine and do not reach the output
