@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -89,6 +90,11 @@ func probeGo(ctx context.Context, s *settings) (*hostGo, error) {
 func (h *hostGo) pinned(ctx context.Context, p *freeze.Pinned, ge goEnvJSON) ([]string, error) {
 	if err := freeze.VerifyToolchain(h.modcache, ge.GOHOSTOS, ge.GOHOSTARCH, p); err != nil {
 		return nil, fmt.Errorf("build: %w", err)
+	}
+	// The go command runs a binary named like the toolchain from PATH (the go binary's
+	// directory, in the build) before the module cache's: that one would not be checked.
+	if _, err := exec.LookPath(filepath.Join(filepath.Dir(h.bin), p.Version)); err == nil {
+		return nil, fmt.Errorf("build: %s lies next to %s, and the go command would run it instead of the checked toolchain from the module cache: remove it, or build with another go", p.Version, h.bin)
 	}
 	h.gotoolchain = p.Version
 	env := append(h.recordedEnv(), h.hostEnv(os.TempDir())...)

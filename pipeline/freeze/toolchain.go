@@ -127,7 +127,11 @@ func (st *state) fetchToolchain(ctx context.Context) []Problem {
 	}
 	var d struct{ Dir, Sum, Error string }
 	if jerr := json.Unmarshal(res.stdout, &d); jerr != nil || d.Error != "" || res.code != 0 {
-		return []Problem{{CheckToolchain, p.Version, fmt.Sprintf("go mod download %s@%s: %s %s (the toolchain is fetched through GOPROXY and checked by GOSUMDB)", ToolchainModule, version, d.Error, res.message())}}
+		msg := d.Error
+		if msg == "" {
+			msg = res.message()
+		}
+		return []Problem{{CheckToolchain, p.Version, fmt.Sprintf("go mod download %s@%s: %s (the go command fetches a toolchain through GOPROXY and always checks it with the checksum database, GOSUMDB)", ToolchainModule, version, msg)}}
 	}
 	p.Module, p.Sum = ToolchainModule+"@"+version, d.Sum
 	if err := checkToolchainDir(d.Dir, p); err != nil {
