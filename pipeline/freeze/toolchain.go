@@ -38,13 +38,15 @@ func WithToolchain(mode string) Option {
 }
 
 // wantToolchain is the toolchain go.mod pins, like "go1.22.6", or "" when the local one
-// serves: the toolchain line (exactly, older or newer than the local Go), else a go line
-// newer than the local Go (as the go command picks it: language version 1.N means 1.N.0).
+// serves: the toolchain line (exactly, older or newer than the local Go; "default" means the
+// local one, as for the go command), else a go line newer than the local Go (as the go
+// command picks it: language version 1.N means 1.N.0).
 func wantToolchain(mf modFile, local string) string {
-	if mf.Toolchain != "" && mf.Toolchain != "default" {
-		if mf.Toolchain == local {
-			return ""
-		}
+	switch mf.Toolchain {
+	case "":
+	case "default", local:
+		return ""
+	default:
 		return mf.Toolchain
 	}
 	want, ok1 := goVersionKey(mf.Go)
