@@ -50,7 +50,7 @@ func newRunner(ctx context.Context, in Input, s *settings) (*runner, error) {
 		return nil, err
 	}
 	var err error
-	if r.host, err = probeGo(ctx, s); err != nil {
+	if r.host, err = probeGo(ctx, s, r.source); err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
 	if err := r.checkLock(); err != nil {

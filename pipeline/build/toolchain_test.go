@@ -12,8 +12,8 @@ import (
 	"github.com/sentientos/reliquary/pipeline/freeze"
 )
 
-// TestLockedToolchain: with a lock that pins a toolchain, every go build runs with
-// GOTOOLCHAIN=<it> (recorded), and the build refuses a lock whose toolchain hash the module
+// TestLockedToolchain: with a lock that pins a toolchain, or without a lock when go.mod pins
+// one, every go build runs with GOTOOLCHAIN=<it> (recorded); and the build refuses a lock whose toolchain hash the module
 // cache's copy does not match, or that names another host's build.
 func TestLockedToolchain(t *testing.T) {
 	const pinned = "go1.22.6"
@@ -29,12 +29,14 @@ func TestLockedToolchain(t *testing.T) {
 		return build.Run(context.Background(), build.Input{Source: src, Version: "v1.0.0", Commit: "abc", Platforms: []string{"linux/amd64"},
 			OutDir: t.TempDir()}, build.WithTime(commitTime), build.WithLock(l))
 	}
-	out, err := run(lock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out.Toolchain.Version != pinned || !strings.Contains(out.Toolchain.GoVersion, pinned) || !slices.Contains(out.Commands[0].Env, "GOTOOLCHAIN="+pinned) {
-		t.Errorf("toolchain %+v, env %v", out.Toolchain, out.Commands[0].Env)
+	for _, l := range []*freeze.Lock{lock, nil} { // without a lock, go.mod's pin decides
+		out, err := run(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Toolchain.Version != pinned || !strings.Contains(out.Toolchain.GoVersion, pinned) || !slices.Contains(out.Commands[0].Env, "GOTOOLCHAIN="+pinned) {
+			t.Errorf("lock %v: toolchain %+v, env %v", l != nil, out.Toolchain, out.Commands[0].Env)
+		}
 	}
 	for _, tc := range []struct {
 		name   string

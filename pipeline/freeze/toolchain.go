@@ -61,6 +61,13 @@ func wantToolchain(mf modFile, local string) string {
 	return v
 }
 
+// PinnedBy is the toolchain a go.mod with the given go and toolchain lines pins, like
+// "go1.22.6", or "" when the local toolchain (local, like "go1.26.8") serves: the rule freeze
+// follows by default (WithToolchain).
+func PinnedBy(goLine, toolchainLine, local string) string {
+	return wantToolchain(modFile{Go: goLine, Toolchain: toolchainLine}, local)
+}
+
 // selectToolchain decides the build toolchain and reports what stands in its way.
 func (st *state) selectToolchain(mf modFile) []Problem {
 	want := wantToolchain(mf, st.local)
