@@ -10,8 +10,8 @@
 // digest, and picks the toolchain the builds run with: the one go.mod pins (its toolchain
 // line, else a go line newer than the local Go), which it fetches into the module cache
 // through the module proxy, checked by the checksum database, or the local go command's
-// (nothing pinned, or WithToolchain(ToolchainLocal)); the go line must not be newer than it. It reports every problem found, not only the first, as a
-// *NotFrozenError. Only the checks in Allowable may be waived (Allow); a waiver and the
+// (nothing pinned, or WithToolchain(ToolchainLocal)); the go line must not be newer than
+// it. It reports every problem found, not only the first, as a *NotFrozenError. Only the checks in Allowable may be waived (Allow); a waiver and the
 // problems it let through are recorded in the lock.
 //
 // Freezing needs the network (the module proxy) unless the module cache already holds every
