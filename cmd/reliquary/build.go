@@ -30,7 +30,7 @@ func addBuildFlags(fs *flagSet) *buildFlags {
 		commit:    fs.String("commit", "", "commit to stamp (default: the source's git HEAD)"),
 		goCache:   fs.String("go-cache", "", "GOCACHE for the builds (default: the go command's)"),
 		modCache:  fs.String("mod-cache", "", "GOMODCACHE holding the frozen modules (default: the go command's)"),
-		lockFile:  fs.String("lock", "", "deps.lock.json to check the toolchain, go.mod and go.sum against"),
+		lockFile:  fs.String("lock", "", "deps.lock.json: build with its toolchain (the pinned one, from the module cache), and check go.mod and go.sum against it"),
 		imageBase: fs.String("image-base", "", "OCI image layout tarball to build the image on (default: reliquary.yaml's, else scratch)"),
 		repo:      fs.String("repository", "", "source repository URL for the image label (default: reliquary.yaml's, else https://MODULE)"),
 		epoch:     fs.String("source-date-epoch", "", "commit time in Unix seconds (default: $SOURCE_DATE_EPOCH, else git HEAD's time)"),

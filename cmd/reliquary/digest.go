@@ -77,7 +77,7 @@ func buildFacts(in *digest.Input, lockFile, tree string) error {
 		if err != nil {
 			return usageError(err)
 		}
-		in.Dependencies, in.Toolchain = lock.Digest, lock.Toolchain.Local
+		in.Dependencies, in.Toolchain = lock.Digest, lock.Toolchain.Version()
 		for _, im := range lock.Images {
 			in.BaseImages = append(in.BaseImages, bundle.Image{Name: im.Name, Digest: im.Digest})
 		}

@@ -14,6 +14,9 @@ import (
 )
 
 // recordUsage is the help of --record, which freeze, build, digest and sign share.
+// toolchainUsage is the help of --toolchain, which freeze and release share.
+const toolchainUsage = "the Go toolchain the builds run with: go.mod (the one go.mod's toolchain line, or a go line newer than the local Go, pins, fetched through GOPROXY and checked by GOSUMDB; else the local one) or local (the go command on PATH, whatever go.mod pins); recorded in deps.lock.json"
+
 const recordUsage = "after success, write this stage's record (command, inputs, outputs with SHA-256) to FILE, outside the bundle, for 'reliquary attest --stage-record FILE'"
 
 func runFreeze(ctx context.Context, cli *cliEnv, args []string) error {
@@ -21,6 +24,7 @@ func runFreeze(ctx context.Context, cli *cliEnv, args []string) error {
 	out := fs.String("out", "deps.lock.json", "where to write the lock file")
 	modCache := fs.String("mod-cache", "", "download modules into this GOMODCACHE (default: the go command's)")
 	record := fs.String("record", "", recordUsage)
+	toolchain := fs.String("toolchain", freeze.ToolchainGoMod, toolchainUsage)
 	var images, allow stringList
 	fs.Var(&images, "image", "a base image that must be pinned by digest, name@sha256:... (repeatable)")
 	fs.Var(&allow, "allow", fmt.Sprintf("waive a check, with a real reason: one of %v (repeatable)", freeze.Allowable()))
@@ -34,7 +38,7 @@ func runFreeze(ctx context.Context, cli *cliEnv, args []string) error {
 		return usagef("--record and --out are the same file, %s", *out)
 	}
 	start := time.Now()
-	opts := []freeze.Option{freeze.WithLogger(cli.log)}
+	opts := []freeze.Option{freeze.WithLogger(cli.log), freeze.WithToolchain(*toolchain)}
 	for _, a := range allow {
 		opts = append(opts, freeze.Allow(freeze.Check(a)))
 	}
@@ -57,7 +61,7 @@ func runFreeze(ctx context.Context, cli *cliEnv, args []string) error {
 	if err := writeStageRecord(*record, "freeze", start, trail.FreezeStep(os.Args, lock, *out)); err != nil {
 		return err
 	}
-	cli.log.Info("frozen", "dir", pos[0], "modules", len(lock.Modules), "toolchain", lock.Toolchain.Local)
+	cli.log.Info("frozen", "dir", pos[0], "modules", len(lock.Modules), "toolchain", lock.Toolchain.Version(), "gotoolchain", lock.Toolchain.GOTOOLCHAIN())
 	fmt.Fprintf(cli.stdout, "%s %s\n", *out, lock.Digest)
 	return nil
 }

@@ -62,3 +62,29 @@ func TestFreezeGate(t *testing.T) {
 		t.Errorf("build without --version: exit %d", code)
 	}
 }
+
+// TestFreezeToolchainFlag: --toolchain local builds with the local Go over go.mod's pin and
+// the lock says so; a mode that does not exist, and the old --allow toolchain, are usage
+// errors.
+func TestFreezeToolchainFlag(t *testing.T) {
+	src := t.TempDir()
+	buildtest.WriteFile(t, src, "go.mod", "module example.com/hello\n\ngo 1.22\n\ntoolchain go1.22.6\n")
+	buildtest.WriteFile(t, src, "main.go", "package main\n\nfunc main() {}\n")
+	lock := filepath.Join(t.TempDir(), "deps.lock.json")
+	code, _, stderr := cli(t, "freeze", src, "--toolchain", "local", "--out", lock)
+	if code != exitOK {
+		t.Fatalf("freeze --toolchain local: exit %d %s", code, stderr)
+	}
+	l, err := freeze.ReadLock(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc := l.Toolchain; tc.Mode != freeze.ToolchainLocal || tc.Pinned != nil || tc.Directive != "go1.22.6" || !strings.HasPrefix(tc.Local, "go") {
+		t.Errorf("lock toolchain %+v", tc)
+	}
+	for _, args := range [][]string{{"--toolchain", "go1.22.6"}, {"--allow", "toolchain"}} {
+		if code, _, stderr = cli(t, append([]string{"freeze", src, "--out", lock}, args...)...); code != exitUsage || !strings.Contains(stderr, "local") {
+			t.Errorf("%v: exit %d %s", args, code, stderr)
+		}
+	}
+}

@@ -20,6 +20,7 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 	var platforms, allow stringList
 	fs.Var(&platforms, "platforms", "os/arch list (default: reliquary.yaml's, else linux/amd64,linux/arm64,darwin/arm64,windows/amd64)")
 	fs.Var(&allow, "allow", "waive a freeze check you have a real reason to waive (recorded in deps.lock.json)")
+	toolchain := fs.String("toolchain", freeze.ToolchainGoMod, toolchainUsage)
 	repro := fs.Bool("check-reproducible", false, "rebuild in another directory with an empty GOCACHE and fail unless every artifact is identical")
 	repo := fs.String("source-repo", "", "source repository URL for the provenance (default: git remote origin)")
 	at := fs.String("time", "", "release time, RFC 3339 (default: SOURCE_DATE_EPOCH, else the commit time)")
@@ -35,7 +36,7 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := []release.Option{release.WithLogger(cli.log), release.WithRepository(*repo, "")}
+	opts := []release.Option{release.WithLogger(cli.log), release.WithRepository(*repo, ""), release.WithToolchain(*toolchain)}
 	if *repro {
 		opts = append(opts, release.WithReproducibilityCheck())
 	}

@@ -7,8 +7,9 @@
 // Contract:
 //   - Every `go build` runs with a clean environment (nothing inherited but locations:
 //     PATH to the go binary, HOME, GOCACHE, GOMODCACHE, GOPATH, TMPDIR), GOENV=off,
-//     CGO_ENABLED=0, GOFLAGS=-mod=readonly, GOPROXY=off, GOTOOLCHAIN=local, GOWORK=off, the
-//     baseline GOAMD64/GOARM64, and -trimpath -buildvcs=false
+//     CGO_ENABLED=0, GOFLAGS=-mod=readonly, GOPROXY=off, GOTOOLCHAIN=local (or the version
+//     the lock pins, taken from the module cache once it matches the lock's hash), GOWORK=off,
+//     the baseline GOAMD64/GOARM64, and -trimpath -buildvcs=false
 //     -ldflags="-s -w -buildid= -X ...". So the build is hermetic (it fails rather than
 //     download: the freeze stage fills the module cache) and its bytes depend only on the
 //     source, the toolchain, the platform and the stamped values, not on the machine, the
@@ -117,8 +118,10 @@ func WithParallelism(n int) Option {
 	}
 }
 
-// WithLock checks the build against a frozen dependency set: the toolchain and go.mod/go.sum
-// must be the ones the lock records.
+// WithLock checks the build against a frozen dependency set: go.mod/go.sum must be the ones
+// the lock records, and the build runs with its toolchain: the local go command, which must
+// be the recorded version, or the pinned one (GOTOOLCHAIN=<version>), whose copy in the
+// module cache must hash to the lock's sum.
 func WithLock(l *freeze.Lock) Option { return func(s *settings) error { s.lock = l; return nil } }
 
 // WithLogger logs progress to l.

@@ -59,7 +59,7 @@ func (r *runner) jobs(targets []Target) []job {
 	for _, p := range r.platforms {
 		for n, batch := range batches(targets) {
 			rel := path.Join("bin", p.dirName(), strconv.Itoa(n)) + "/"
-			env := append(append([]string(nil), recordedEnv...), platformEnv(p)...)
+			env := append(r.host.recordedEnv(), platformEnv(p)...)
 			sort.Strings(env)
 			args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags=" + ld, "-o", rel}
 			for _, t := range batch {

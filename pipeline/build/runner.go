@@ -50,7 +50,7 @@ func newRunner(ctx context.Context, in Input, s *settings) (*runner, error) {
 		return nil, err
 	}
 	var err error
-	if r.host, err = probeGo(ctx, s); err != nil {
+	if r.host, err = probeGo(ctx, s, r.source); err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
 	if err := r.checkLock(); err != nil {
@@ -119,8 +119,8 @@ func (r *runner) checkLock() error {
 	if l == nil {
 		return nil
 	}
-	if l.Toolchain.Local != r.host.toolchain.Version {
-		return fmt.Errorf("build: deps.lock.json was frozen with %s, but the toolchain is %s", l.Toolchain.Local, r.host.toolchain.Version)
+	if l.Toolchain.Version() != r.host.toolchain.Version {
+		return fmt.Errorf("build: deps.lock.json was frozen with %s, but the toolchain is %s", l.Toolchain.Version(), r.host.toolchain.Version)
 	}
 	for _, f := range []struct{ name, want string }{{"go.mod", l.Files.GoMod}, {"go.sum", l.Files.GoSum}} {
 		data, err := os.ReadFile(filepath.Join(r.source, f.name))
@@ -175,7 +175,7 @@ func (r *runner) projectName() (string, error) {
 
 // baseEnv is the clean environment for go commands other than the cross-compiles.
 func (r *runner) baseEnv() []string {
-	return append(append([]string(nil), recordedEnv...), r.host.hostEnv(r.work)...)
+	return append(r.host.recordedEnv(), r.host.hostEnv(r.work)...)
 }
 
 func (r *runner) run(ctx context.Context) (*Output, error) {

@@ -136,23 +136,6 @@ func goVersionLess(a, b [5]int) bool {
 	return false
 }
 
-// checkGoLines checks the go and toolchain directives against the local toolchain.
-func checkGoLines(mf modFile, local string) []Problem {
-	var ps []Problem
-	if mf.Go == "" {
-		return append(ps, Problem{CheckGoDirective, "go.mod", "no go directive: add one (go mod edit -go=" + strings.TrimPrefix(local, "go") + ")"})
-	}
-	want, ok1 := goVersionKey(mf.Go)
-	have, ok2 := goVersionKey(local)
-	if ok1 && ok2 && goVersionLess(have, want) {
-		ps = append(ps, Problem{CheckGoDirective, "go.mod", fmt.Sprintf("go %s is newer than the local toolchain %s, and builds run with GOTOOLCHAIN=local", mf.Go, local)})
-	}
-	if mf.Toolchain != "" && mf.Toolchain != local {
-		ps = append(ps, Problem{CheckToolchain, "go.mod", fmt.Sprintf("toolchain %s, but the local toolchain is %s and builds run with GOTOOLCHAIN=local", mf.Toolchain, local)})
-	}
-	return ps
-}
-
 // localReplace is a replace directive pointing at a directory.
 type localReplace struct {
 	Old, Version string // the replaced module
@@ -197,6 +180,11 @@ const maxDirFiles = 100_000
 // files under dir, named prefix/relative-path, skipping .git directories. It pins what a
 // local replacement contained when the lock was made.
 func dirSum(dir, prefix string) (string, error) {
+	return hashDir(dir, prefix, func(string) (bool, error) { return false, nil })
+}
+
+// hashDir is dirSum leaving out the files skip names (and .git directories).
+func hashDir(dir, prefix string, skip func(path string) (bool, error)) (string, error) {
 	var files []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -205,17 +193,26 @@ func dirSum(dir, prefix string) (string, error) {
 		if d.IsDir() && d.Name() == ".git" {
 			return filepath.SkipDir
 		}
-		if d.Type().IsRegular() {
-			if len(files) >= maxDirFiles {
-				return fmt.Errorf("more than %d files", maxDirFiles)
-			}
-			files = append(files, p)
+		if !d.Type().IsRegular() {
+			return nil
 		}
+		if len(files) >= maxDirFiles {
+			return fmt.Errorf("more than %d files", maxDirFiles)
+		}
+		if skipped, err := skip(p); skipped || err != nil {
+			return err
+		}
+		files = append(files, p)
 		return nil
 	})
 	if err != nil {
 		return "", fmt.Errorf("hash %s: %w", dir, err)
 	}
+	return hash1(dir, prefix, files)
+}
+
+// hash1 is dirhash Hash1 over files (paths under dir), each named prefix/relative-path.
+func hash1(dir, prefix string, files []string) (string, error) {
 	type entry struct{ name, sum string }
 	entries := make([]entry, 0, len(files))
 	for _, f := range files {

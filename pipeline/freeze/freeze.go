@@ -6,10 +6,12 @@
 // copies of go.mod and go.sum in a temporary directory). It checks that go.mod and go.sum are
 // tidy and complete (`go mod tidy -diff`), that every needed module downloads and matches
 // go.sum (`go mod download`) and that the module cache is intact (`go mod verify`), that no
-// replace points at a directory outside the source tree, that the go directive can be built
-// by the local toolchain (GOTOOLCHAIN=local) and any toolchain line names it, and that base
-// images are pinned by digest. It reports every problem found, not only the first, as a
-// *NotFrozenError. Only the checks in Allowable may be waived (Allow); a waiver and the
+// replace points at a directory outside the source tree, that base images are pinned by
+// digest, and picks the toolchain the builds run with: the one go.mod pins (its toolchain
+// line, else a go line newer than the local Go), which it fetches into the module cache
+// through the module proxy, checked by the checksum database, or the local go command's
+// (nothing pinned, or WithToolchain(ToolchainLocal)); the go line must not be newer than
+// it. It reports every problem found, not only the first, as a *NotFrozenError. Only the checks in Allowable may be waived (Allow); a waiver and the
 // problems it let through are recorded in the lock.
 //
 // Freezing needs the network (the module proxy) unless the module cache already holds every
@@ -41,16 +43,20 @@ type Input struct {
 type Option func(*settings) error
 
 type settings struct {
-	allowed  map[Check]bool
-	goBin    string
-	modCache string
-	log      *slog.Logger
+	allowed   map[Check]bool
+	toolchain string // ToolchainGoMod or ToolchainLocal
+	goBin     string
+	modCache  string
+	log       *slog.Logger
 }
 
 // Allow waives the given checks. Only the checks in Allowable may be waived.
 func Allow(checks ...Check) Option {
 	return func(s *settings) error {
 		for _, c := range checks {
+			if c == CheckToolchain {
+				return fmt.Errorf("freeze: check %q cannot be waived any more: builds run with the toolchain go.mod pins; to build with the local one instead, choose it with --toolchain local (WithToolchain), which the lock records", c)
+			}
 			if !allowable[c] {
 				return fmt.Errorf("freeze: check %q cannot be waived (waivable: %v)", c, Allowable())
 			}
@@ -86,7 +92,7 @@ const maxModFile = 16 << 20
 // Run checks the module in in.Dir and returns its Lock, or a *NotFrozenError listing every
 // problem. Other errors (no go.mod, no go binary) are returned as they are.
 func Run(ctx context.Context, in Input, opts ...Option) (*Lock, error) {
-	s := &settings{allowed: map[Check]bool{}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s := &settings{allowed: map[Check]bool{}, toolchain: ToolchainGoMod, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for _, o := range opts {
 		if err := o(s); err != nil {
 			return nil, err
@@ -104,9 +110,10 @@ func Run(ctx context.Context, in Input, opts ...Option) (*Lock, error) {
 type state struct {
 	s            *settings
 	root         string // module root, absolute, symlinks evaluated
-	tmp          string // holds the go.mod/go.sum copies the go commands use
+	tmp          string // holds the go.mod/go.sum copies the go commands use, in tmp/mod
 	goMod, goSum []byte
 	local        string // local toolchain version, like go1.26.8
+	tc           Toolchain
 	gocmd        goCmd
 	problems     []Problem
 }
@@ -161,28 +168,32 @@ func readLimited(name string) ([]byte, error) {
 }
 
 // writeCopies puts go.mod and go.sum where -modfile points, so go commands that write
-// go.sum (go mod download does) never touch the source tree.
+// go.sum (go mod download does) never touch the source tree. They go in a subdirectory:
+// st.tmp itself is outside any module.
 func (st *state) writeCopies() error {
-	if err := os.WriteFile(filepath.Join(st.tmp, "go.mod"), st.goMod, 0o600); err != nil {
+	if err := os.Mkdir(filepath.Join(st.tmp, "mod"), 0o700); err != nil {
 		return fmt.Errorf("freeze: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(st.tmp, "go.sum"), st.goSum, 0o600); err != nil {
+	if err := os.WriteFile(st.modPath(), st.goMod, 0o600); err != nil {
+		return fmt.Errorf("freeze: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(st.tmp, "mod", "go.sum"), st.goSum, 0o600); err != nil {
 		return fmt.Errorf("freeze: %w", err)
 	}
 	return nil
 }
 
-func (st *state) modfileFlag() string { return "-modfile=" + filepath.Join(st.tmp, "go.mod") }
+func (st *state) modPath() string { return filepath.Join(st.tmp, "mod", "go.mod") }
+
+func (st *state) modfileFlag() string { return "-modfile=" + st.modPath() }
 
 func (st *state) run(ctx context.Context, in Input) (*Lock, error) {
 	mf, err := st.editJSON(ctx)
 	if err != nil {
 		return nil, err
 	}
-	st.problems = append(st.problems, checkGoLines(mf, st.local)...)
-	if hasCheck(st.problems, CheckGoDirective) {
-		// Every further go command would fail the same way: report what is known.
-		return nil, st.fail()
+	if err := st.toolchain(ctx, mf); err != nil {
+		return nil, err
 	}
 	locals, ps := localReplaces(mf, st.root)
 	st.problems = append(st.problems, ps...)
@@ -206,6 +217,23 @@ func (st *state) run(ctx context.Context, in Input) (*Lock, error) {
 	return st.lock(mf, append(mods, localMods...), images)
 }
 
+// toolchain picks and fetches the build toolchain, and runs the further go commands with
+// it when the local one cannot read go.mod. A go line no toolchain at hand can build, or a
+// pinned toolchain that does not fetch, ends the run: every further go command would fail
+// the same way.
+func (st *state) toolchain(ctx context.Context, mf modFile) error {
+	ps := st.selectToolchain(mf)
+	if len(ps) == 0 && st.tc.Pinned != nil {
+		ps = st.fetchToolchain(ctx)
+	}
+	if len(ps) > 0 {
+		st.problems = append(st.problems, ps...)
+		return st.fail()
+	}
+	st.gocmd.env = overrideToolchain(st.gocmd.env, st.toolchainEnv(mf))
+	return nil
+}
+
 func hasCheck(ps []Problem, c Check) bool {
 	for _, p := range ps {
 		if p.Check == c {
@@ -217,7 +245,7 @@ func hasCheck(ps []Problem, c Check) bool {
 
 // editJSON reads go.mod through `go mod edit -json`, the go command's own parser.
 func (st *state) editJSON(ctx context.Context) (modFile, error) {
-	res, err := st.gocmd.run(ctx, "mod", "edit", "-json", filepath.Join(st.tmp, "go.mod"))
+	res, err := st.gocmd.run(ctx, "mod", "edit", "-json", st.modPath())
 	if err != nil {
 		return modFile{}, fmt.Errorf("freeze: %w", err)
 	}
@@ -350,7 +378,7 @@ func (st *state) lock(mf modFile, mods []Module, images []Image) (*Lock, error) 
 		Schema:    Schema,
 		Module:    mf.Module.Path,
 		Go:        mf.Go,
-		Toolchain: Toolchain{Directive: mf.Toolchain, Local: st.local},
+		Toolchain: st.tc,
 		Files:     Files{GoMod: fileDigest(st.goMod)},
 		Modules:   mods,
 		Images:    images,

@@ -194,11 +194,12 @@ func TestNotFrozen(t *testing.T) {
 		{name: "local replace", mutate: []mutate{localLib},
 			want:    map[freeze.Check]string{freeze.CheckLocalReplace: "example.com/lib => ../lib"},
 			allowed: []freeze.Check{freeze.CheckLocalReplace}},
-		{name: "toolchain line", mutate: []mutate{editFile("go 1.26.1", "go 1.26.1\n\ntoolchain go1.26.0", "go.mod")},
-			want:    map[freeze.Check]string{freeze.CheckToolchain: "toolchain go1.26.0"},
-			allowed: []freeze.Check{freeze.CheckToolchain}},
+		{name: "toolchain older than the go line", mutate: []mutate{editFile("go 1.26.1", "go 1.26.1\n\ntoolchain go1.22.6", "go.mod")},
+			want: map[freeze.Check]string{freeze.CheckGoDirective: "go 1.26.1 is newer than the toolchain go.mod pins go1.22.6"}},
+		{name: "toolchain not a release", mutate: []mutate{editFile("go 1.26.1", "go 1.26.1\n\ntoolchain go1.99.0-custom", "go.mod")},
+			want: map[freeze.Check]string{freeze.CheckToolchain: "toolchain go1.99.0-custom is not a Go release"}},
 		{name: "go directive too new", mutate: []mutate{editFile("go 1.26.1", "go 1.99.0", "go.mod")},
-			want: map[freeze.Check]string{freeze.CheckGoDirective: "newer than the local toolchain"}},
+			want: map[freeze.Check]string{freeze.CheckToolchain: "go1.99.0"}},
 		{name: "unpinned image", images: []string{"alpine:3.19", pinnedImage},
 			want: map[freeze.Check]string{freeze.CheckImage: "alpine:3.19"}},
 		{name: "every problem at once", images: []string{"golang:1.26"},
@@ -314,7 +315,7 @@ func TestTamperedModuleCache(t *testing.T) {
 }
 
 func TestAllowRefusesUnwaivableChecks(t *testing.T) {
-	for _, c := range []freeze.Check{freeze.CheckSumMissing, freeze.CheckVerify, freeze.CheckImage, "no-such-check"} {
+	for _, c := range []freeze.Check{freeze.CheckSumMissing, freeze.CheckVerify, freeze.CheckImage, freeze.CheckToolchain, "no-such-check"} {
 		_, err := freeze.Run(context.Background(), freeze.Input{Dir: t.TempDir()}, freeze.Allow(c))
 		if err == nil || !strings.Contains(err.Error(), "cannot be waived") {
 			t.Errorf("Allow(%s): got %v", c, err)

@@ -21,6 +21,19 @@ func FuzzParseLock(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(seed)
+	l.Toolchain = freeze.Toolchain{Directive: "go1.22.6", Pinned: &freeze.Pinned{Version: "go1.22.6",
+		Module: "golang.org/toolchain@v0.0.1-go1.22.6.linux-amd64", Sum: "h1:bNlzYVDdz3HI0dMPvwv7Fxx9i4gPk9afUcR+fLwLB64="}}
+	if err := l.Seal(); err != nil {
+		f.Fatal(err)
+	}
+	pinned, err := l.Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := freeze.ParseLock("pinned.json", pinned); err != nil {
+		f.Fatalf("the pinned seed does not parse: %v", err)
+	}
+	f.Add(pinned)
 	f.Add([]byte(`{"schema":"x"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		lock, err := freeze.ParseLock("fuzz.json", data)

@@ -100,3 +100,14 @@ func freezeEnv(modCache string) []string {
 	}
 	return env
 }
+
+// overrideToolchain returns env with GOTOOLCHAIN set to v.
+func overrideToolchain(env []string, v string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "GOTOOLCHAIN=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, "GOTOOLCHAIN="+v)
+}

@@ -51,3 +51,25 @@ func FuzzParseTidyDiff(f *testing.F) {
 		}
 	})
 }
+
+// TestWantToolchain: the toolchain go.mod pins, read as the go command reads it, except that
+// a toolchain line is taken exactly, also when it is older than the local Go.
+func TestWantToolchain(t *testing.T) {
+	const local = "go1.26.8"
+	for _, tc := range []struct{ goLine, toolchain, want string }{
+		{"1.22", "go1.22.6", "go1.22.6"},
+		{"1.26.1", "go1.26.9", "go1.26.9"},
+		{"1.26.1", "go1.26.8", ""},
+		{"1.26.1", "default", ""},
+		{"1.26.1", "", ""},
+		{"1.26.8", "", ""},
+		{"1.26.9", "", "go1.26.9"},
+		{"1.27", "", "go1.27.0"},
+		{"1.27rc1", "", "go1.27rc1"},
+		{"1.27.0", "default", ""},
+	} {
+		if got := wantToolchain(modFile{Go: tc.goLine, Toolchain: tc.toolchain}, local); got != tc.want {
+			t.Errorf("go %s toolchain %q: %q, want %q", tc.goLine, tc.toolchain, got, tc.want)
+		}
+	}
+}

@@ -41,11 +41,89 @@ type Lock struct {
 	Digest    string    `json:"digest"`
 }
 
-// Toolchain records the Go toolchain: go.mod's toolchain line (may be empty) and the local
-// toolchain's version, which the build stage runs with GOTOOLCHAIN=local.
+// Toolchain records the Go toolchain every build of the set runs with: either the local go
+// command's (Local; builds run with GOTOOLCHAIN=local and need that very version) or the one
+// go.mod pins (Pinned; builds run with GOTOOLCHAIN=<version>, which the go command takes from
+// the module cache, where freeze put it). Exactly one is set.
 type Toolchain struct {
-	Directive string `json:"directive,omitempty"`
-	Local     string `json:"local"` // like "go1.26.8"
+	Directive string  `json:"directive,omitempty"` // go.mod's toolchain line, as written
+	Local     string  `json:"local,omitempty"`     // like "go1.26.8"
+	Pinned    *Pinned `json:"pinned,omitempty"`
+	// Mode is "local" when the user chose the local toolchain over go.mod's (--toolchain
+	// local); empty when go.mod decided.
+	Mode string `json:"mode,omitempty"`
+}
+
+// Pinned is a toolchain fetched as the golang.org/toolchain module, checked by the checksum
+// database when freeze fetched it, and by its hash before every build.
+type Pinned struct {
+	Version string `json:"version"` // like "go1.22.6"
+	Module  string `json:"module"`  // golang.org/toolchain@v0.0.1-go1.22.6.linux-amd64: the freezing host's build
+	Sum     string `json:"sum"`     // its h1: hash, as in the checksum database
+}
+
+// Version is the version of the toolchain the builds run with.
+func (t Toolchain) Version() string {
+	if t.Pinned != nil {
+		return t.Pinned.Version
+	}
+	return t.Local
+}
+
+// GOTOOLCHAIN is the value the builds run with.
+func (t Toolchain) GOTOOLCHAIN() string {
+	if t.Pinned != nil {
+		return t.Pinned.Version
+	}
+	return ToolchainLocal
+}
+
+func (t Toolchain) validate() error {
+	switch {
+	case (t.Local == "") == (t.Pinned == nil):
+		return fmt.Errorf("toolchain: want exactly one of local and pinned")
+	case t.Mode != "" && (t.Mode != ToolchainLocal || t.Local == ""):
+		return fmt.Errorf("toolchain.mode: %q, want %q with toolchain.local", t.Mode, ToolchainLocal)
+	case t.Pinned == nil:
+		if _, ok := goVersionKey(t.Local); !ok || !strings.HasPrefix(t.Local, "go") {
+			return fmt.Errorf("toolchain.local: %q is not a Go version", t.Local)
+		}
+		return nil
+	}
+	p := t.Pinned
+	_, ok := goVersionKey(p.Version)
+	suffix := strings.TrimPrefix(p.Module, ToolchainModule+"@"+toolchainVersionPrefix+p.Version)
+	switch {
+	case !ok || !strings.HasPrefix(p.Version, "go"):
+		return fmt.Errorf("toolchain.pinned.version: %q is not a Go version", p.Version)
+	case suffix == p.Module || !toolchainHostRE.MatchString(suffix):
+		return fmt.Errorf("toolchain.pinned.module: %q is not %s@%s", p.Module, ToolchainModule, ToolchainVersion(p.Version, "GOOS", "GOARCH"))
+	case !h1RE.MatchString(p.Sum):
+		return fmt.Errorf("toolchain.pinned.sum: %q is not an h1: hash", p.Sum)
+	}
+	return nil
+}
+
+// SameSet reports whether two locks freeze the same set, on hosts that may differ: a pinned
+// toolchain is recorded as the freezing host's build of it (module and hash), so those two
+// fields are left out of the comparison when the hosts differ.
+func SameSet(a, b *Lock) bool {
+	if a.Digest == b.Digest {
+		return true
+	}
+	pa, pb := a.Toolchain.Pinned, b.Toolchain.Pinned
+	if pa == nil || pb == nil || pa.Version != pb.Version || pa.Module == pb.Module {
+		return false
+	}
+	da, err1 := withoutHost(a).ComputeDigest()
+	db, err2 := withoutHost(b).ComputeDigest()
+	return err1 == nil && err2 == nil && da == db
+}
+
+func withoutHost(l *Lock) *Lock {
+	c := *l
+	c.Toolchain.Pinned = &Pinned{Version: l.Toolchain.Pinned.Version}
+	return &c
 }
 
 // Files holds "sha256:" digests of the module files the lock was made from.
@@ -81,6 +159,8 @@ type Image struct {
 var (
 	digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 	h1RE     = regexp.MustCompile(`^h1:[A-Za-z0-9+/]{43}=$`)
+	// toolchainHostRE is the ".GOOS-GOARCH" that ends a golang.org/toolchain version.
+	toolchainHostRE = regexp.MustCompile(`^\.[a-z0-9]+-[a-z0-9]+$`)
 )
 
 // ComputeDigest returns the digest over every field but Digest.
@@ -120,12 +200,13 @@ func (l *Lock) Validate() error {
 		return fmt.Errorf("module: empty")
 	case l.Go == "":
 		return fmt.Errorf("go: empty")
-	case !strings.HasPrefix(l.Toolchain.Local, "go"):
-		return fmt.Errorf("toolchain.local: %q is not a Go version", l.Toolchain.Local)
 	case !digestRE.MatchString(l.Files.GoMod):
 		return fmt.Errorf("files.goMod: %q is not a sha256: digest", l.Files.GoMod)
 	case l.Files.GoSum != "" && !digestRE.MatchString(l.Files.GoSum):
 		return fmt.Errorf("files.goSum: %q is not a sha256: digest", l.Files.GoSum)
+	}
+	if err := l.Toolchain.validate(); err != nil {
+		return err
 	}
 	if err := l.validateModules(); err != nil {
 		return err

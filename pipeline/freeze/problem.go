@@ -12,8 +12,8 @@ import (
 type Check string
 
 const (
-	CheckGoDirective  Check = "go-directive"    // go.mod has a go line the local toolchain can build
-	CheckToolchain    Check = "toolchain"       // go.mod's toolchain line names the local toolchain
+	CheckGoDirective  Check = "go-directive"    // go.mod has a go line the build toolchain can build
+	CheckToolchain    Check = "toolchain"       // the toolchain go.mod pins is a Go release that fetches and checks out
 	CheckLocalReplace Check = "local-replace"   // no replace points at a directory outside the source tree
 	CheckTidy         Check = "go-mod-tidy"     // go.mod is what `go mod tidy` would write
 	CheckSumMissing   Check = "go-sum-missing"  // go.sum has every hash the module needs
@@ -23,14 +23,15 @@ const (
 	CheckImage        Check = "image-digest"    // base images are pinned by digest
 )
 
-// allowable are the checks a user may waive with a real reason: building against a sibling
-// checkout (local-replace), or a toolchain line the local Go does not match (toolchain). A
-// missing hash, an untidy module or an unpinned image is never waivable: each makes the
-// build unrepeatable.
+// allowable are the checks a lock may record as waived. A user may waive building against a
+// sibling checkout (local-replace) with a real reason. A missing hash, an untidy module or an
+// unpinned image is never waivable: each makes the build unrepeatable. Locks made before
+// freeze fetched pinned toolchains may record a waived toolchain check (a toolchain line
+// the local Go did not match); Allow refuses it now (see WithToolchain).
 var allowable = map[Check]bool{CheckLocalReplace: true, CheckToolchain: true}
 
 // Allowable lists the checks Allow accepts.
-func Allowable() []Check { return []Check{CheckLocalReplace, CheckToolchain} }
+func Allowable() []Check { return []Check{CheckLocalReplace} }
 
 // Problem is one reason a module is not frozen.
 type Problem struct {

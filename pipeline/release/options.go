@@ -17,6 +17,7 @@ type settings struct {
 	log          *slog.Logger
 	reproduce    bool
 	freezeAllow  []freeze.Check
+	toolchain    string
 	modCache     string
 	goCache      string
 	goBin        string
@@ -54,6 +55,12 @@ func WithReproducibilityCheck() Option {
 // AllowFreeze waives freeze checks a user has a real reason to waive; the lock records it.
 func AllowFreeze(checks ...freeze.Check) Option {
 	return func(s *settings) error { s.freezeAllow = append(s.freezeAllow, checks...); return nil }
+}
+
+// WithToolchain chooses the build toolchain (freeze.WithToolchain): freeze.ToolchainGoMod
+// (the default) or freeze.ToolchainLocal; the lock records it.
+func WithToolchain(mode string) Option {
+	return func(s *settings) error { s.toolchain = mode; return nil }
 }
 
 // WithModCache and WithGoCache set where modules and build results are cached.

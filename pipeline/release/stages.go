@@ -18,7 +18,7 @@ import (
 func (r *run) freeze(ctx context.Context) (*freeze.Lock, error) {
 	var lock *freeze.Lock
 	err := r.trail.Run(ctx, "freeze", func(ctx context.Context) (trail.Step, error) {
-		opts := []freeze.Option{freeze.WithLogger(r.s.log)}
+		opts := []freeze.Option{freeze.WithLogger(r.s.log), freeze.WithToolchain(r.s.toolchain)}
 		if len(r.s.freezeAllow) > 0 {
 			opts = append(opts, freeze.Allow(r.s.freezeAllow...))
 		}
@@ -37,7 +37,11 @@ func (r *run) freeze(ctx context.Context) (*freeze.Lock, error) {
 			return trail.Step{}, err
 		}
 		lock = l
-		return trail.FreezeStep([]string{"reliquary", "freeze", "."}, l, out), nil
+		cmd := []string{"reliquary", "freeze", "."}
+		if l.Toolchain.Mode == freeze.ToolchainLocal {
+			cmd = append(cmd, "--toolchain", freeze.ToolchainLocal)
+		}
+		return trail.FreezeStep(cmd, l, out), nil
 	})
 	return lock, err
 }

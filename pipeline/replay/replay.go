@@ -70,6 +70,10 @@ type Params struct {
 	// Images are the base images the release's lock pinned (as given to freeze): the
 	// replay's freeze pins the same, so that its dependency set can equal the release's.
 	Images []string
+	// Lock is the release's deps.lock.json, nil when the bundle has none. Its toolchain is
+	// the one the replay builds with: the pinned one (fetched like the release fetched it),
+	// or the local one when the release chose it (--toolchain local).
+	Lock *freeze.Lock
 }
 
 // Run replays the release in in.Bundle from the source in in.Source.
@@ -120,13 +124,18 @@ func (res *Result) readRelease(in Input) error {
 		return err
 	}
 	res.Params.Toolchain = res.Manifest.Toolchain
-	res.Params.Images, err = lockedImages(b)
-	return err
+	if res.Params.Lock, err = releaseLock(b); err != nil || res.Params.Lock == nil {
+		return err
+	}
+	for _, im := range res.Params.Lock.Images {
+		res.Params.Images = append(res.Params.Images, im.Ref)
+	}
+	return nil
 }
 
-// lockedImages are the base image references of the bundle's deps.lock.json, if it has one
-// (the gate checked its digest against the signed manifest).
-func lockedImages(b *bundle.Bundle) ([]string, error) {
+// releaseLock is the bundle's deps.lock.json, if it has one (the gate checked its digest
+// against the signed manifest).
+func releaseLock(b *bundle.Bundle) (*freeze.Lock, error) {
 	if !b.Exists(bundle.DepsLockFile) {
 		return nil, nil
 	}
@@ -138,11 +147,19 @@ func lockedImages(b *bundle.Bundle) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrReplay, err)
 	}
-	var refs []string
-	for _, im := range lock.Images {
-		refs = append(refs, im.Ref)
+	return lock, nil
+}
+
+// pinnedToolchain reports whether the release ran a toolchain go.mod pins, which the
+// replay fetches whatever the local go command is.
+func (p Params) pinnedToolchain() bool { return p.Lock != nil && p.Lock.Toolchain.Pinned != nil }
+
+// toolchainMode is the freeze's toolchain choice that repeats the release's.
+func (p Params) toolchainMode() string {
+	if p.Lock != nil && p.Lock.Toolchain.Mode == freeze.ToolchainLocal {
+		return freeze.ToolchainLocal
 	}
-	return refs, nil
+	return freeze.ToolchainGoMod
 }
 
 func (res *Result) checkSource(in Input) {
@@ -155,7 +172,7 @@ func (res *Result) checkSource(in Input) {
 	if want := res.Manifest.Source.TreeDigest; want != "" && want != tree {
 		res.Problems = append(res.Problems, fmt.Sprintf("%s is not the attested source: tree %s, the release was built from %s (check out commit %s)", in.Source, tree, want, res.Params.Commit))
 	}
-	if have := localGo(); res.Params.Toolchain != "" && have != "" && have != res.Params.Toolchain {
+	if have := localGo(); !res.Params.pinnedToolchain() && res.Params.Toolchain != "" && have != "" && have != res.Params.Toolchain {
 		res.Problems = append(res.Problems, fmt.Sprintf("the release was built with %s, this machine has %s: install %s to replay it", res.Params.Toolchain, have, res.Params.Toolchain))
 	}
 }
@@ -168,12 +185,15 @@ func (res *Result) rebuild(ctx context.Context, in Input) {
 		return
 	}
 	defer os.RemoveAll(work)
-	lock, err := freeze.Run(ctx, freeze.Input{Dir: in.Source, Images: res.Params.Images}, freeze.WithLogger(in.Log))
+	lock, err := freeze.Run(ctx, freeze.Input{Dir: in.Source, Images: res.Params.Images},
+		freeze.WithLogger(in.Log), freeze.WithToolchain(res.Params.toolchainMode()))
 	if err != nil {
 		res.RebuildError = err.Error()
 		return
 	}
-	if lock.Digest != res.Manifest.Dependencies {
+	// On another host, a pinned toolchain is that host's build of the same release.
+	sameSet := res.Params.Lock != nil && res.Params.Lock.Digest == res.Manifest.Dependencies && freeze.SameSet(res.Params.Lock, lock)
+	if lock.Digest != res.Manifest.Dependencies && !sameSet {
 		res.Problems = append(res.Problems, fmt.Sprintf("the dependency set is %s, the release froze %s", lock.Digest, res.Manifest.Dependencies))
 	}
 	opts := []build.Option{build.WithLock(lock), build.WithTime(res.Params.Time), build.WithRepository(res.Manifest.Source.Repository), build.WithLogger(in.Log)}

@@ -6,8 +6,10 @@ package buildtest
 import (
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -85,4 +87,26 @@ func RemoveModCache(dir string) {
 		return nil
 	})
 	_ = os.RemoveAll(dir)
+}
+
+// NeedToolchain makes sure the module proxy serves the Go toolchain goVersion (like
+// "go1.22.6") for this host, downloading it into the default module cache, where it stays for
+// later runs. It skips the test, saying why, when the proxy cannot be reached; any other
+// failure fails the test.
+func NeedToolchain(t testing.TB, goVersion string) {
+	t.Helper()
+	mod := "golang.org/toolchain@v0.0.1-" + goVersion + "." + runtime.GOOS + "-" + runtime.GOARCH
+	cmd := exec.Command("go", "mod", "download", "-json", mod)
+	cmd.Dir = os.TempDir()
+	cmd.Env = append(os.Environ(), "GOFLAGS=", "GOTOOLCHAIN=local", "GOWORK=off")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return
+	}
+	for _, unreachable := range []string{"dial tcp", "no such host", "connection refused", "i/o timeout", "network is unreachable", "GOPROXY=off", "TLS handshake"} {
+		if strings.Contains(string(out), unreachable) {
+			t.Skipf("needs the Go module proxy to fetch %s, and it is unreachable: %s", mod, out)
+		}
+	}
+	t.Fatalf("go mod download %s: %v\n%s", mod, err, out)
 }
