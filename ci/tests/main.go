@@ -69,6 +69,7 @@ func (t *Tests) All(ctx context.Context) (string, error) {
 		{"reproducible", t.Reproducible},
 		{"key-not-in-bundle", t.KeyNotInBundle},
 		{"stages-chain", t.StagesChain},
+		{"git-release", t.GitRelease},
 	}
 	var report []string
 	var failed []error
@@ -147,8 +148,10 @@ func newTestKey(name string) (*testKey, error) {
 // release cuts a release of the test project with key and returns its bundle.
 func (t *Tests) release(key *testKey, buildCache string) *dagger.Directory {
 	return t.module(buildCache).
-		Release(t.Project, version, key.secret, commit, repository, commitTime, dagger.ReliquaryReleaseOpts{
+		Release(t.Project, version, key.secret, dagger.ReliquaryReleaseOpts{
 			Platforms: []string{"linux/amd64", "windows/amd64"},
+			// The test project is a plain directory, not a checkout: its facts are given.
+			Commit: commit, Repository: repository, SourceDateEpoch: commitTime,
 		}).
 		Bundle()
 }
@@ -365,12 +368,16 @@ func (t *Tests) StagesChain(ctx context.Context) error {
 		return err
 	}
 	b := t.module("").
-		Source(t.Project, version, commit, repository, commitTime).
+		Source(t.Project, version, dagger.ReliquarySourceOpts{Commit: commit, Repository: repository, SourceDateEpoch: commitTime}).
 		Freeze().
 		Build(dagger.ReliquaryFrozenBuildOpts{Platforms: []string{"linux/amd64"}}).
 		Digest().
 		Sign(key.secret).
 		Attest().
+		Notes().
+		Audit().
+		Escrow().
+		Seal().
 		Bundle()
 	if _, err = t.module("").Verify(ctx, dagger.ReliquaryVerifyOpts{Bundle: b, PublicKey: key.pub}); err != nil {
 		return err
