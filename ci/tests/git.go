@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -23,6 +24,17 @@ var gitPlatforms = []string{"linux/amd64", "windows/amd64"}
 func (t *Tests) scratchRepo() *dagger.Directory {
 	script := `set -e
 cd /repo
+cat > internal/greet/greet_test.go <<'GO'
+package greet
+
+import "testing"
+
+func BenchmarkLine(b *testing.B) {
+	for range b.N {
+		_ = Line("alpha", "v1.0.0", "0123456")
+	}
+}
+GO
 git init -q
 git config user.email tests@example.com
 git config user.name tests
@@ -99,15 +111,15 @@ func checkNotes(ctx context.Context, b *dagger.Directory) error {
 
 // localRelease is `reliquary release` on the same checkout, in a plain Go container with the
 // module's CLI: the local runner, at another path, with other caches and another HOME.
-func (t *Tests) localRelease(repo *dagger.Directory, key *testKey) *dagger.Directory {
+func (t *Tests) localRelease(repo *dagger.Directory, key *testKey, flags ...string) *dagger.Directory {
 	return t.goImage().
 		WithMountedFile("/usr/local/bin/reliquary", t.module("").Cli()).
 		WithDirectory("/home/maintainer/project", repo).
 		WithMountedSecret("/home/maintainer/keys/release.key", key.secret).
 		WithEnvVariable("HOME", "/home/maintainer").
 		WithWorkdir("/home/maintainer").
-		WithExec([]string{"reliquary", "release", "--source", "project", "--version", gitVersion,
-			"--key", "keys/release.key", "--out", "out/dist", "--platforms", strings.Join(gitPlatforms, ",")}).
+		WithExec(append([]string{"reliquary", "release", "--source", "project", "--version", gitVersion,
+			"--key", "keys/release.key", "--out", "out/dist", "--platforms", strings.Join(gitPlatforms, ",")}, flags...)).
 		Directory("/home/maintainer/out/dist")
 }
 
@@ -167,6 +179,73 @@ func expectSuccess(ctx context.Context, c *dagger.Container, what string, argv .
 		stdout, _ := out.Stdout(ctx)
 		stderr, _ := out.Stderr(ctx)
 		return fmt.Errorf("%s (exit %d):\n%s\n%s", what, code, stdout, stderr)
+	}
+	return nil
+}
+
+// GitOptions releases the checkout with --check-reproducible and --bench (against the last
+// tag): the bundle carries the signed reproducibility result, bench.json and its signature,
+// and the bench link, and has the local runner's file set with the same options.
+func (t *Tests) GitOptions(ctx context.Context) error {
+	key, err := newTestKey("release")
+	if err != nil {
+		return err
+	}
+	repo := t.scratchRepo()
+	mod := t.module("").Release(repo, gitVersion, key.secret, dagger.ReliquaryReleaseOpts{
+		Platforms: gitPlatforms, CheckReproducible: true, Bench: true, BenchBaseline: "v0.3.0",
+	}).Bundle()
+	for _, f := range []string{"reproducibility.sigstore.json", "bench.json", "bench.sigstore.json"} {
+		if _, err := mod.File(f).Size(ctx); err != nil {
+			return fmt.Errorf("the bundle lacks %s: %w", f, err)
+		}
+	}
+	if links, err := mod.Glob(ctx, "links/bench.*.link"); err != nil || len(links) != 1 {
+		return fmt.Errorf("want one bench link, got %v (%v)", links, err)
+	}
+	local := t.localRelease(repo, key, "--check-reproducible", "--bench", "--bench-baseline", "v0.3.0")
+	if err := t.sameAsLocalRunner(ctx, mod, local); err != nil {
+		return err
+	}
+	_, err = t.module("").Verify(ctx, dagger.ReliquaryVerifyOpts{Bundle: mod, PublicKey: key.pub, ExpectVersion: gitVersion})
+	return err
+}
+
+// GitShallow releases from a shallow clone that does not reach the previous release tag: the
+// release fails and says how to fetch the history, instead of writing wrong notes. The tree
+// without .git is the same for two commits that change no file, so the stages given the tree
+// are keyed by the tree alone.
+func (t *Tests) GitShallow(ctx context.Context) error {
+	key, err := newTestKey("release")
+	if err != nil {
+		return err
+	}
+	repo := t.scratchRepo()
+	shallow := t.goImage().WithDirectory("/repo", repo).
+		WithExec([]string{"git", "clone", "-q", "--depth", "2", "file:///repo", "/shallow"}).
+		Directory("/shallow")
+	_, err = t.module("").Release(repo.WithoutDirectory(".git").WithDirectory(".git", shallow.Directory(".git")), gitVersion, key.secret,
+		dagger.ReliquaryReleaseOpts{Platforms: []string{"linux/amd64"}}).Bundle().Sync(ctx)
+	if err == nil {
+		return fmt.Errorf("a release from a shallow clone without the previous tag succeeded")
+	}
+	var ex *dagger.ExecError
+	if !errors.As(err, &ex) || ex.ExitCode != 2 || !strings.Contains(ex.Stderr, "fetch-depth: 0") {
+		return fmt.Errorf("the shallow clone's failure is not exit 2 saying how to fetch the history: %v", err)
+	}
+	again := t.goImage().WithDirectory("/repo", repo).
+		WithExec([]string{"sh", "-c", "cd /repo && git -c user.email=t@example.com -c user.name=t commit -q --allow-empty -m 'chore: no file changes'"}).
+		Directory("/repo")
+	a, err := t.module("").Source(repo, gitVersion).Tree().Digest(ctx)
+	if err != nil {
+		return err
+	}
+	b, err := t.module("").Source(again, gitVersion).Tree().Digest(ctx)
+	if err != nil {
+		return err
+	}
+	if a != b {
+		return fmt.Errorf("the tree of two commits that change no file differs (%s, %s): .git reached the build stages", a, b)
 	}
 	return nil
 }

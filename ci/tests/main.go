@@ -70,6 +70,8 @@ func (t *Tests) All(ctx context.Context) (string, error) {
 		{"key-not-in-bundle", t.KeyNotInBundle},
 		{"stages-chain", t.StagesChain},
 		{"git-release", t.GitRelease},
+		{"git-options", t.GitOptions},
+		{"git-shallow", t.GitShallow},
 	}
 	var report []string
 	var failed []error

@@ -244,7 +244,7 @@ func toolchainOf(s string) attest.Toolchain {
 func isLetter(r rune) bool { return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' }
 
 // recordedStages are the stages whose records attest takes: those that write one.
-var recordedStages = map[string]bool{links.StepFreeze: true, links.StepBuild: true, links.StepDigest: true, links.StepSign: true}
+var recordedStages = map[string]bool{links.StepFreeze: true, links.StepBuild: true, links.StepBench: true, links.StepDigest: true, links.StepSign: true}
 
 // preceded reads --stage-record files and, after checking them against the bundle at dir and
 // its manifest m, turns freeze and build records into the steps before digest and gives
@@ -261,7 +261,7 @@ func (af attestFlags) preceded(dir string, m *bundle.Manifest) ([]links.BundleOp
 			return nil, usageError(err)
 		}
 		if !recordedStages[rec.Stage] {
-			return nil, usagef("--stage-record %s: a record of stage %q: attest takes the records of freeze, build, digest and sign", f, rec.Stage)
+			return nil, usagef("--stage-record %s: a record of stage %q: attest takes the records of freeze, build, bench, digest and sign", f, rec.Stage)
 		}
 		recs = append(recs, rec)
 		if links.IsRanStep(rec.Stage) {

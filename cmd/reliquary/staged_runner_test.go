@@ -24,6 +24,10 @@ import (
 func scratchRepo(t *testing.T) (dir string, since []string) {
 	t.Helper()
 	dir = buildtest.Project(t, "multi")
+	bench := "package greet\n\nimport \"testing\"\n\nfunc BenchmarkLine(b *testing.B) {\n\tfor range b.N {\n\t\t_ = Line(\"a\", \"v1\", \"c\")\n\t}\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "internal", "greet", "greet_test.go"), []byte(bench), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	g := gittest.NewIn(t, dir)
 	g.Git("add", "-A")
 	g.Commit("feat: first release")
@@ -55,18 +59,20 @@ func moduleStages(t *testing.T, bin, src, key, work, records, version string) ma
 	lock := filepath.Join(work, bundle.DepsLockFile)
 	buildArgs := []string{"--version", version, "--lock", lock, "--commit", d["commit"].(string), "--source-date-epoch", epoch,
 		"--repository", d["repository"].(string), "--platforms", "linux/amd64"}
-	stageRecords := []string{"--stage-record", rec("freeze.json"), "--stage-record", rec("build.json"), "--stage-record", rec("digest.json"), "--stage-record", rec("sign.json")}
+	stageRecords := []string{"--stage-record", rec("freeze.json"), "--stage-record", rec("build.json"), "--stage-record", rec("bench.json"),
+		"--stage-record", rec("digest.json"), "--stage-record", rec("sign.json")}
 	pub := filepath.Join(work, "keys", "release.pub")
 	for _, argv := range [][]string{
 		{"freeze", src, "--out", lock, "--record", rec("freeze.json")},
 		append([]string{"build", src, "--out", work, "--record", rec("build.json"), "--report", rec("build-report.json")}, buildArgs...),
 		append([]string{"reproduce", src, "--against", work, "--build-report", rec("build-report.json"), "--result", rec("reproduction.json")}, buildArgs...),
+		{"bench", "--source", src, "--out", filepath.Join(work, bundle.BenchFile), "--count", "5", "--benchtime", "1x", "--record", rec("bench.json")},
 		{"digest", work, "--version", version, "--project", d["project"].(string), "--source-commit", d["commit"].(string),
-			"--expect", "provenance,links,escrow,reproducibility", "--lock", lock, "--source-tree", src, "--record", rec("digest.json"),
+			"--expect", "provenance,links,escrow,reproducibility,benchmark", "--lock", lock, "--source-tree", src, "--record", rec("digest.json"),
 			"--source-repo", d["repository"].(string)},
 		{"sign", work, "--key", key, "--record", rec("sign.json")},
 		append([]string{"attest", work, "--builder-id", "https://reliquary.dev/builders/dagger/v1", "--source-ref", d["ref"].(string),
-			"--key", key, "--reproduction", rec("reproduction.json")}, stageRecords...),
+			"--key", key, "--reproduction", rec("reproduction.json"), "--bench"}, stageRecords...),
 		{"notes", "--in-bundle", "--source", src, "--version", version, "--commit", d["commit"].(string), "--bundle", work, "--bundle-name", "dist", "--key", pub},
 		append([]string{"audit", work, "--source", src, "--key", pub, "--build-report", rec("build-report.json")}, stageRecords...),
 		{"escrow", work, "--key", key},
@@ -133,7 +139,7 @@ func TestStagesMakeTheRunnersBundle(t *testing.T) {
 
 	dist := filepath.Join(t.TempDir(), "dist")
 	runProcess(t, bin, "release", "--source", src, "--version", "v0.4.0", "--key", key, "--out", dist,
-		"--platforms", "linux/amd64", "--check-reproducible")
+		"--platforms", "linux/amd64", "--check-reproducible", "--bench", "--bench-count", "5", "--bench-time", "1x")
 
 	stagedFiles, stagedArtifacts := bundleFiles(t, work)
 	runnerFiles, runnerArtifacts := bundleFiles(t, dist)
