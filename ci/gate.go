@@ -17,7 +17,8 @@ type Verification struct {
 	Summary string
 	// The gate's report as JSON (verification.json).
 	Report *dagger.File
-	// SLSA Verification Summary Attestation: the unsigned in-toto statement of the verdict.
+	// SLSA Verification Summary Attestation: the unsigned in-toto statement of the verdict
+	// (none with --digests-only, which vouches for no signature).
 	Vsa *dagger.File
 }
 
@@ -41,8 +42,12 @@ func (r *Reliquary) Verify(
 	// validly signed, and only the caller knows which version it meant to fetch.
 	// +optional
 	expectVersion string,
+	// Check digests only, trusting no key: unsafe (a forged release passes), and the verdict
+	// says so. Without it a gate with no key fails with exit code 2.
+	// +optional
+	digestsOnly bool,
 ) (string, error) {
-	v, err := r.Verification(ctx, bundle, publicKey, expectVersion)
+	v, err := r.Verification(ctx, bundle, publicKey, expectVersion, digestsOnly)
 	if err != nil {
 		return "", err
 	}
@@ -57,17 +62,28 @@ func (r *Reliquary) Verification(
 	ctx context.Context,
 	// The release bundle to check.
 	bundle *dagger.Directory,
-	// The trusted public key (PEM) the release must be signed with.
+	// The trusted public key (PEM) the release must be signed with (required unless
+	// --digests-only: the gate fails with exit code 2 without one).
+	// +optional
 	publicKey *dagger.File,
 	// Fail unless the bundle is this version (for example the tag being deployed).
 	// +optional
 	expectVersion string,
+	// Check digests only, trusting no key: unsafe, and the verdict says so (no summary).
+	// +optional
+	digestsOnly bool,
 ) (*Verification, error) {
-	c := r.runtimeStage(r.unpinned(), dag.Directory()).
-		WithMountedDirectory(inPath, bundle).
-		WithMountedFile(pubPath, publicKey)
+	c := r.runtimeStage(r.unpinned(), dag.Directory()).WithMountedDirectory(inPath, bundle)
 	report, vsa := path.Join(workPath, layout.VerificationFile), path.Join(workPath, vsaStatementFile)
-	args := []string{"verify", inPath, "--key", pubPath, "--report", report, "--vsa", vsa}
+	args := []string{"verify", inPath, "--report", report}
+	switch {
+	case digestsOnly:
+		args = append(args, "--digests-only")
+	case publicKey != nil:
+		c = c.WithMountedFile(pubPath, publicKey)
+		args = append(args, "--key", pubPath, "--vsa", vsa)
+	}
+	// With neither, the CLI itself refuses: exit code 2, saying to pass a key.
 	if expectVersion != "" {
 		args = append(args, "--expect-version", expectVersion)
 	}
@@ -79,7 +95,11 @@ func (r *Reliquary) Verification(
 	if err != nil {
 		return nil, err
 	}
-	return &Verification{Summary: summary, Report: c.File(report), Vsa: c.File(vsa)}, nil
+	v := &Verification{Summary: summary, Report: c.File(report)}
+	if !digestsOnly {
+		v.Vsa = c.File(vsa)
+	}
+	return v, nil
 }
 
 // vsaStatementFile names the unsigned verification summary Verify returns (the signed one in

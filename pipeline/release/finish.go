@@ -136,10 +136,6 @@ func (r *run) invocationID(src *SourceInfo) string {
 	return "reliquary:" + src.Commit[:12] + ":" + r.in.Version
 }
 
-func (r *run) signStatement(name string, stmt []byte) error {
-	return signStatement(r.stage, name, stmt, r.in.Key)
-}
-
 // signStatement signs an in-toto statement into the bundle at dir as name.
 func signStatement(dir, name string, stmt []byte, key *keys.PrivateKey) error {
 	signed, err := sign.DSSE(stmt, attest.PayloadType, key)
