@@ -73,7 +73,10 @@ func (t *Tests) GitRelease(ctx context.Context) error {
 		return err
 	}
 	repo := t.scratchRepo()
-	mod := t.module("").Release(repo, gitVersion, key.secret, dagger.ReliquaryReleaseOpts{Platforms: gitPlatforms}).Bundle()
+	mod, err := materialize(ctx, t.module("").Release(repo, gitVersion, key.secret, dagger.ReliquaryReleaseOpts{Platforms: gitPlatforms}).Bundle(), "git-release")
+	if err != nil {
+		return err
+	}
 	if err := checkNotes(ctx, mod); err != nil {
 		return err
 	}
@@ -192,9 +195,12 @@ func (t *Tests) GitOptions(ctx context.Context) error {
 		return err
 	}
 	repo := t.scratchRepo()
-	mod := t.module("").Release(repo, gitVersion, key.secret, dagger.ReliquaryReleaseOpts{
+	mod, err := materialize(ctx, t.module("").Release(repo, gitVersion, key.secret, dagger.ReliquaryReleaseOpts{
 		Platforms: gitPlatforms, CheckReproducible: true, Bench: true, BenchBaseline: "v0.3.0",
-	}).Bundle()
+	}).Bundle(), "git-options")
+	if err != nil {
+		return err
+	}
 	for _, f := range []string{"reproducibility.sigstore.json", "bench.json", "bench.sigstore.json"} {
 		if _, err := mod.File(f).Size(ctx); err != nil {
 			return fmt.Errorf("the bundle lacks %s: %w", f, err)
@@ -248,4 +254,14 @@ func (t *Tests) GitShallow(ctx context.Context) error {
 		return fmt.Errorf("the tree of two commits that change no file differs (%s, %s): .git reached the build stages", a, b)
 	}
 	return nil
+}
+
+// materialize runs the release behind dir once and returns its files as plain content. A
+// release is never cached (+cache="never"), so every use of the lazy directory would cut
+// another release; the checks must all look at the one release.
+func materialize(ctx context.Context, dir *dagger.Directory, name string) (*dagger.Directory, error) {
+	if _, err := dir.Export(ctx, name); err != nil {
+		return nil, err
+	}
+	return dag.CurrentModule().Workdir(name), nil
 }
