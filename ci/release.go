@@ -129,16 +129,24 @@ func (r *Reliquary) Replay(
 	source *dagger.Directory,
 	// The trusted public key (PEM) the release must be signed with.
 	publicKey *dagger.File,
+	// Rebuild with the module's shared build cache (faster; the result says so) instead of
+	// an empty one: a replay that reuses the release's compiled packages proves less.
+	// +optional
+	reuseBuildCache bool,
 ) (string, error) {
 	img, err := r.pin(ctx)
 	if err != nil {
 		return "", fmt.Errorf("replay: %w", err)
 	}
-	// No build cache: a replay that reuses the release's compiled packages proves nothing.
-	c := uncached(r.goStage(img, source).WithoutMount(buildCache)).
-		WithMountedDirectory(inPath, bundle).
-		WithMountedFile(pubPath, publicKey)
-	c, err = gate(ctx, c, []string{"replay", inPath, "--source", srcPath, "--key", pubPath})
+	c := r.goStage(img, source)
+	args := []string{"replay", inPath, "--source", srcPath, "--key", pubPath}
+	if reuseBuildCache {
+		args = append(args, "--reuse-build-cache")
+	} else {
+		c = c.WithoutMount(buildCache) // and the CLI builds in an empty cache of its own
+	}
+	c = uncached(c).WithMountedDirectory(inPath, bundle).WithMountedFile(pubPath, publicKey)
+	c, err = gate(ctx, c, args)
 	if err != nil {
 		return "", err
 	}

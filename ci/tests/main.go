@@ -72,6 +72,7 @@ func (t *Tests) All(ctx context.Context) (string, error) {
 		{"git-release", t.GitRelease},
 		{"git-options", t.GitOptions},
 		{"git-shallow", t.GitShallow},
+		{"pinned-toolchain", t.PinnedToolchain},
 	}
 	var report []string
 	var failed []error

@@ -271,9 +271,9 @@ func testRecordsRefused(t *testing.T, r *stagedRelease) {
 	forged.Outputs = append([]trail.File(nil), build.Outputs...)
 	forged.Outputs[0].SHA256 = strings.Repeat("f", 64)
 	forgedFile := write("forged.json", forged)
-	bench := build
-	bench.Stage = "bench"
-	benchFile := write("bench.json", bench)
+	notes := build
+	notes.Stage = "notes" // a stage that leaves no record attest takes
+	notesFile := write("notes.json", notes)
 	raw, err := os.ReadFile(r.records["freeze"])
 	if err != nil {
 		t.Fatal(err)
@@ -285,7 +285,7 @@ func testRecordsRefused(t *testing.T, r *stagedRelease) {
 		want    []string
 	}{
 		{"forged output digest", []string{r.records["freeze"], forgedFile}, []string{forged.Outputs[0].Path, "sha256:" + strings.Repeat("f", 64), "sha256:" + build.Outputs[0].SHA256, "forged.json"}},
-		{"unknown stage", []string{r.records["freeze"], benchFile}, []string{"bench.json", `stage "bench"`}},
+		{"unknown stage", []string{r.records["freeze"], notesFile}, []string{"notes.json", `stage "notes"`}},
 		{"build without freeze", []string{r.records["build"]}, []string{"no freeze record"}},
 		{"twice", []string{r.records["freeze"], r.records["build"], r.records["build"]}, []string{"two build records"}},
 		{"inside the bundle", []string{inBundle, r.records["build"]}, []string{"freeze.json is inside the bundle"}},
