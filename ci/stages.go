@@ -456,7 +456,8 @@ type Noted struct {
 // previous release tag fails with how to fetch the history, never with wrong notes.
 func (a *Attested) Notes(ctx context.Context) (*Noted, error) {
 	p := a.Signed.Digested.Built.Frozen.Project
-	c := p.Tools.gitStage(p.Images, p.Checkout).WithMountedDirectory(workPath, a.Work)
+	c := p.Tools.gitStage(p.Images, p.Checkout).WithMountedDirectory(workPath, a.Work).
+		WithEnvVariable("SOURCE_DATE_EPOCH", strconv.Itoa(p.SourceDateEpoch))
 	c, err := run(ctx, c, "notes", "--in-bundle", "--source", srcPath, "--version", p.Version, "--commit", p.Commit,
 		"--bundle", workPath, "--bundle-name", "dist", "--key", path.Join(workPath, layout.KeysDir, releasePub))
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/sentientos/reliquary/internal/atomicfile"
@@ -37,11 +38,18 @@ func runNotes(ctx context.Context, cli *cliEnv, args []string) error {
 		return err
 	}
 	repo, err := gitlog.Open(ctx, f.source)
+	if f.inBundle {
+		if errors.Is(err, gitlog.ErrNotRepository) {
+			// A source that is not a checkout (its facts were given): notes without history.
+			repo, err = nil, nil
+		}
+		if err != nil {
+			return usageError(err)
+		}
+		return notesInBundle(ctx, cli, repo, f)
+	}
 	if err != nil {
 		return usageError(err)
-	}
-	if f.inBundle {
-		return notesInBundle(ctx, cli, repo, f)
 	}
 	h, err := releaseHistory(ctx, repo, f)
 	if err != nil {
@@ -130,10 +138,11 @@ func notesInBundle(ctx context.Context, cli *cliEnv, repo *gitlog.Repo, f *notes
 	if err != nil {
 		return usageError(fmt.Errorf("--key: %w", err))
 	}
-	commit, v, err := checkVersion(ctx, repo, f)
+	in, err := notesSource(ctx, repo, f)
 	if err != nil {
-		return usageError(err)
+		return err
 	}
+
 	m, err := readManifest(f.bundle)
 	if err != nil {
 		return usageError(err)
@@ -146,14 +155,12 @@ func notesInBundle(ctx context.Context, cli *cliEnv, repo *gitlog.Repo, f *notes
 	if name == "" {
 		name = "dist"
 	}
-	out, err := release.WriteNotes(ctx, release.NotesInput{
-		Dir: f.bundle, Repo: repo, Version: v, Commit: commit, Project: m.Project,
-		Signer: pub, KeyFile: filepath.Base(f.key), BundleName: name, Changelog: existing,
-	})
+	in.Dir, in.Project, in.Signer, in.KeyFile, in.BundleName, in.Changelog = f.bundle, m.Project, pub, filepath.Base(f.key), name, existing
+	out, err := release.WriteNotes(ctx, in)
 	if err != nil {
 		return usageError(err)
 	}
-	cli.log.Info("release notes", "version", v.String(), "commits", len(out.History.Changes), "previous", out.History.Previous)
+	cli.log.Info("release notes", "version", in.Version.String(), "commits", len(out.History.Changes), "previous", out.History.Previous)
 	if out.History.Note != "" {
 		cli.log.Warn(out.History.Note)
 	}
@@ -162,6 +169,35 @@ func notesInBundle(ctx context.Context, cli *cliEnv, repo *gitlog.Repo, f *notes
 	}
 	return nil
 }
+
+// notesSource is the history part of the notes stage's input: the repository, the commit and
+// the checked version; without a repository, the commit as given, the version as parsed, and
+// the release time (SOURCE_DATE_EPOCH) as the date, with a note that no commits are listed.
+func notesSource(ctx context.Context, repo *gitlog.Repo, f *notesFlags) (release.NotesInput, error) {
+	if repo != nil {
+		commit, v, err := checkVersion(ctx, repo, f)
+		if err != nil {
+			return release.NotesInput{}, usageError(err)
+		}
+		return release.NotesInput{Repo: repo, Commit: commit, Version: v}, nil
+	}
+	v, err := semver.Parse(f.version)
+	if err != nil {
+		return release.NotesInput{}, usageError(fmt.Errorf("--version: %w", err))
+	}
+	if !fullCommit.MatchString(f.commit) {
+		return release.NotesInput{}, usagef("%s is not a git checkout: --commit must name the released commit in full (40 hex digits), got %q", f.source, f.commit)
+	}
+	date, err := releaseTimeFlag("")
+	if err != nil {
+		return release.NotesInput{}, err
+	}
+	return release.NotesInput{Commit: f.commit, Version: v, Date: date,
+		NoHistory: "Released from a source tree without its git history, so the commits are not listed here: see the repository at commit " + f.commit + "."}, nil
+}
+
+// fullCommit is a full SHA-1 commit hash.
+var fullCommit = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // releaseHistory checks the requested version against the repository's tags and collects
 // the commits it releases.

@@ -172,3 +172,33 @@ func TestStagesMakeTheRunnersBundle(t *testing.T) {
 		}
 	}
 }
+
+// The notes stage of a source that is not a checkout (its facts given to the module) writes
+// notes that say no commits are listed, and needs the full commit.
+func TestNotesInBundleWithoutHistory(t *testing.T) {
+	noPasswordEnv(t)
+	bundleDir, pub := t.TempDir(), filepath.Join(t.TempDir(), "release")
+	if code, _, stderr := cli(t, "keygen", "--no-password", pub); code != 0 {
+		t.Fatal(stderr)
+	}
+	src := buildtest.Project(t, "multi") // no .git
+	os.MkdirAll(filepath.Join(bundleDir, "artifacts"), 0o755)
+	if err := os.WriteFile(filepath.Join(bundleDir, "artifacts", "multi_v1.0.0_docs.tar.gz"), []byte("docs"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := cli(t, "digest", bundleDir, "--version", "v1.0.0", "--project", "multi"); code != 0 {
+		t.Fatalf("digest: %s", stderr)
+	}
+	t.Setenv("SOURCE_DATE_EPOCH", "1767225600")
+	args := []string{"notes", "--in-bundle", "--source", src, "--version", "v1.0.0", "--bundle", bundleDir, "--key", pub + ".pub"}
+	if code, _, stderr := cli(t, append(args, "--commit", "HEAD")...); code != 2 || !strings.Contains(stderr, "40 hex digits") {
+		t.Fatalf("notes of a non-checkout with --commit HEAD: exit %d, %s; want 2 asking for the full commit", code, stderr)
+	}
+	if code, _, stderr := cli(t, append(args, "--commit", testCommit)...); code != 0 {
+		t.Fatalf("notes of a non-checkout: exit %d: %s", code, stderr)
+	}
+	notes, err := os.ReadFile(filepath.Join(bundleDir, bundle.NotesFile))
+	if err != nil || !strings.Contains(string(notes), "without its git history") || !strings.Contains(string(notes), testCommit) {
+		t.Fatalf("notes without history = %q, %v", notes, err)
+	}
+}
