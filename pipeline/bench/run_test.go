@@ -87,7 +87,7 @@ func TestGateCatchesSlowdown(t *testing.T) {
 
 	start := time.Now()
 	r, err := bench.Run(context.Background(), bench.Input{
-		Source: proj, Bench: "^Benchmark(Work|New)$", Count: 8, BenchTime: "1000x", BaselineRef: "v0.9.0",
+		Source: proj, Bench: "^Benchmark(Work|New)$", Count: 8, BenchTime: "3000x", BaselineRef: "v0.9.0",
 		// newpkg is new since v0.9.0: measured, reported as added, not an error.
 		Packages: []string{".", "./newpkg"},
 		Log:      testLog(t),
