@@ -29,6 +29,7 @@ import (
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
+	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/freeze"
 )
 
@@ -39,7 +40,7 @@ const PredicateType = "https://cyclonedx.org/bom"
 const MediaType = "application/vnd.cyclonedx+json"
 
 // Dir is where a bundle keeps its SBOMs, one per binary: Dir/NAME_OS_ARCH.cdx.json.
-const Dir = "sboms"
+const Dir = bundle.SBOMDir
 
 // schemaURL is the $schema every SBOM names.
 const schemaURL = "http://cyclonedx.org/schema/bom-1.6.schema.json"
