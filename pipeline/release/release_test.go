@@ -53,10 +53,11 @@ func TestReleaseVerifiesAndIsReproducible(t *testing.T) {
 	for _, a := range res.Manifest.Artifacts {
 		kinds[a.Kind]++
 	}
-	if kinds[artifact.KindArchive] != 2 || kinds[artifact.KindImage] != 1 || kinds[artifact.KindDocs] != 1 || kinds[artifact.KindMetadata] != 1 {
+	if kinds[artifact.KindArchive] != 2 || kinds[artifact.KindImage] != 1 || kinds[artifact.KindDocs] != 1 || kinds[artifact.KindMetadata] != 5 { // the lock and 2x2 SBOMs
 		t.Fatalf("artifact kinds = %v", kinds)
 	}
-	for _, f := range []string{bundle.ManifestSigFile, bundle.ProvenanceFile, bundle.ReproSigFile, bundle.LayoutFile, bundle.VSAFile, "keys/release.pub"} {
+	for _, f := range []string{bundle.ManifestSigFile, bundle.ProvenanceFile, bundle.ReproSigFile, bundle.LayoutFile, bundle.VSAFile, "keys/release.pub",
+		"sboms/alpha_linux_amd64.cdx.json", "sboms/beta_windows_amd64.cdx.json.sigstore.json"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("bundle lacks %s", f)
 		}

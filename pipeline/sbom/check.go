@@ -22,11 +22,11 @@ import (
 const MaxBinary = 1 << 30
 
 // Release is what an SBOM is checked against: the bundle directory (whose artifacts the
-// caller has verified against the manifest), the manifest's artifacts and version, and the
-// frozen lock.
+// caller has verified against the manifest), the manifest's artifacts, and the frozen lock.
+// The version is the one the SBOM states (the binary was stamped with it; a promoted
+// release keeps its candidate's binaries), checked as part of the build settings.
 type Release struct {
 	Dir       string
-	Version   string
 	Artifacts artifact.List
 	Lock      *freeze.Lock
 }
@@ -63,7 +63,7 @@ func Check(rel Release, path string, data []byte) ([]string, error) {
 		return nil, fmt.Errorf("%w: %s: metadata.timestamp: %v", ErrSBOM, path, err)
 	}
 	sum := sha256.Sum256(bin)
-	want, err := Generate(Input{Name: main.Name, Platform: platform, Version: rel.Version, SHA256: hex.EncodeToString(sum[:]),
+	want, err := Generate(Input{Name: main.Name, Platform: platform, Version: main.Version, SHA256: hex.EncodeToString(sum[:]),
 		Time: t, Info: bi, Lock: rel.Lock, Subjects: subjects})
 	if err != nil {
 		return nil, err

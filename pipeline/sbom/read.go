@@ -53,3 +53,18 @@ func components(b *cdx.BOM) []cdx.Component {
 	}
 	return *b.Components
 }
+
+// Rename rewrites the subjects' paths of an SBOM (promotion renames the artifacts that ship
+// the binary; their bytes, and so everything else the SBOM says, stay the same).
+func Rename(name string, data []byte, rename func(string) string) ([]byte, error) {
+	b, err := Parse(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if refs := b.Metadata.Component.ExternalReferences; refs != nil {
+		for i := range *refs {
+			(*refs)[i].URL = rename((*refs)[i].URL)
+		}
+	}
+	return Marshal(b)
+}
