@@ -71,6 +71,7 @@ func TestReleaseVerifiesAndIsReproducible(t *testing.T) {
 	if err != nil || !r.Verified || !r.Authenticated {
 		t.Fatalf("gate: %v %+v", err, r.Findings)
 	}
+	checkSBOMTampering(t, out, k, res.Manifest)
 	// The runner ran exactly the shared stage list, in order (bench skipped, not asked).
 	var ran []string
 	for _, rec := range res.Trail {
