@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sentientos/reliquary/internal/gitlog/gittest"
@@ -72,6 +73,11 @@ func TestReleaseVerifiesAndIsReproducible(t *testing.T) {
 		t.Fatalf("gate: %v %+v", err, r.Findings)
 	}
 	checkSBOMTampering(t, out, k, res.Manifest)
+	if md, err := os.ReadFile(filepath.Join(out, bundle.NotesFile)); err != nil || !strings.Contains(string(md), "## Software bill of materials") ||
+		!strings.Contains(string(md), "- Toolchain: go1.") || !strings.Contains(string(md), "- Direct dependencies: none") ||
+		!strings.Contains(string(md), "--type cyclonedx") {
+		t.Errorf("the release notes lack the SBOM section: %v\n%s", err, md)
+	}
 	// The runner ran exactly the shared stage list, in order (bench skipped, not asked).
 	var ran []string
 	for _, rec := range res.Trail {
