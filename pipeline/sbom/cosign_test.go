@@ -23,7 +23,11 @@ func cosignBinary(t *testing.T) string {
 	}
 	p, err := exec.LookPath("cosign")
 	if err != nil {
-		t.Skip("cosign not found (set RELIQUARY_COSIGN or put cosign on PATH); CI installs it")
+		const missing = "cosign not found (set RELIQUARY_COSIGN or put cosign on PATH); CI installs it"
+		if os.Getenv("RELIQUARY_REQUIRE_INTEROP") == "1" {
+			t.Fatal(missing)
+		}
+		t.Skip(missing)
 	}
 	return p
 }
