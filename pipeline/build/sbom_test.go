@@ -1,7 +1,6 @@
 package build_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
 	"github.com/sentientos/reliquary/pipeline/sbom"
+	"github.com/sentientos/reliquary/pipeline/sbom/sbomtest"
 )
 
 // TestSBOMsDescribeTheShippedBinaries: the build writes one SBOM per binary and platform,
@@ -23,7 +23,7 @@ func TestSBOMsDescribeTheShippedBinaries(t *testing.T) {
 	if len(o.SBOMs) != len(want) {
 		t.Fatalf("SBOMs %+v, want %v", o.SBOMs, want)
 	}
-	rel := sbom.Release{Dir: o.OutDir, Version: o.Version, Artifacts: o.Artifacts}
+	rel := sbom.Release{Dir: o.OutDir, Artifacts: o.Artifacts}
 	read := func(p string) []byte {
 		data, err := os.ReadFile(filepath.Join(o.OutDir, p))
 		if err != nil {
@@ -54,9 +54,9 @@ func TestSBOMsDescribeTheShippedBinaries(t *testing.T) {
 		want string
 	}{
 		{"swapped with beta's", read("sboms/beta_linux_amd64.cdx.json"), "describes beta"},
-		{"component removed", edit(t, alpha, func(b *cdx.BOM) { c := (*b.Components)[:0]; b.Components = &c }), "pkg:golang/std@"},
-		{"toolchain version changed", edit(t, alpha, func(b *cdx.BOM) { (*b.Components)[0].Version = "go1.0" }), "differs"},
-		{"binary hash changed", edit(t, alpha, func(b *cdx.BOM) { (*b.Metadata.Component.Hashes)[0].Value = strings.Repeat("0", 64) }), "the binary's description differs"},
+		{"component removed", sbomtest.Edit(t, alpha, func(b *cdx.BOM) { c := (*b.Components)[:0]; b.Components = &c }), "pkg:golang/std@"},
+		{"toolchain version changed", sbomtest.Edit(t, alpha, func(b *cdx.BOM) { (*b.Components)[0].Version = "go1.0" }), "differs"},
+		{"binary hash changed", sbomtest.Edit(t, alpha, func(b *cdx.BOM) { (*b.Metadata.Component.Hashes)[0].Value = strings.Repeat("0", 64) }), "the binary's description differs"},
 	}
 	for _, tt := range tampered {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,21 +66,4 @@ func TestSBOMsDescribeTheShippedBinaries(t *testing.T) {
 			}
 		})
 	}
-}
-
-func edit(t *testing.T, data []byte, f func(*cdx.BOM)) []byte {
-	t.Helper()
-	b, err := sbom.Parse("x", data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f(b)
-	out, err := sbom.Marshal(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bytes.Equal(out, data) {
-		t.Fatal("the edit changed nothing")
-	}
-	return out
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/sentientos/reliquary/pipeline/digest"
 	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/sbom"
+	"github.com/sentientos/reliquary/pipeline/sbom/sbomtest"
 	"github.com/sentientos/reliquary/pipeline/sign"
 	"github.com/sentientos/reliquary/pipeline/verify"
 )
@@ -74,16 +75,7 @@ func editSBOM(p string, f func(*cdx.BOM)) func(*testing.T, string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := sbom.Parse(p, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f(b)
-		out, err := sbom.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, filepath.Join(dir, p), out)
+		writeFile(t, filepath.Join(dir, p), sbomtest.Edit(t, data, f))
 	}
 }
 

@@ -12,31 +12,15 @@ import (
 	"github.com/sentientos/reliquary/pipeline/artifact"
 	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/sbom"
+	"github.com/sentientos/reliquary/pipeline/sbom/sbomtest"
 	"github.com/sentientos/reliquary/pipeline/sign"
 )
-
-// cosignBinary finds stock cosign through RELIQUARY_COSIGN or PATH (CI builds v3.1.3).
-func cosignBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("RELIQUARY_COSIGN"); p != "" {
-		return p
-	}
-	p, err := exec.LookPath("cosign")
-	if err != nil {
-		const missing = "cosign not found (set RELIQUARY_COSIGN or put cosign on PATH); CI installs it"
-		if os.Getenv("RELIQUARY_REQUIRE_INTEROP") == "1" {
-			t.Fatal(missing)
-		}
-		t.Skip(missing)
-	}
-	return p
-}
 
 // TestCosignAcceptsTheSBOMAttestation: stock cosign verify-blob-attestation --type cyclonedx
 // accepts an SBOM attestation for the artifact that ships the binary, and refuses it for
 // another file and under another predicate type.
 func TestCosignAcceptsTheSBOMAttestation(t *testing.T) {
-	cosign := cosignBinary(t)
+	cosign := sbomtest.Cosign(t)
 	dir := t.TempDir()
 	archive := []byte("the archive that ships the binary")
 	sum := sha256.Sum256(archive)
