@@ -111,7 +111,7 @@ func runAttest(_ context.Context, cli *cliEnv, args []string) error {
 		return usageError(err)
 	}
 	cli.log.Info("attested", "dir", dir, "subjects", prov.Subjects, "statements", len(prov.Files), "links", len(written.Files)-1, "intoto_keyid", written.KeyID)
-	for _, f := range append(prov.Files, written.Files...) {
+	for _, f := range append(append(prov.Files, prov.SBOMs...), written.Files...) {
 		fmt.Fprintln(cli.stdout, joinPath(dir, f))
 	}
 	return nil

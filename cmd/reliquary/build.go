@@ -74,7 +74,7 @@ func runBuild(ctx context.Context, cli *cliEnv, args []string) error {
 		return usageError(err)
 	}
 	if *record != "" {
-		if err := writeStageRecord(*record, "build", start, trail.BuildStep(os.Args, tree, *bf.lockFile, res.Artifacts)); err != nil {
+		if err := writeStageRecord(*record, "build", start, trail.BuildStep(os.Args, tree, *bf.lockFile, res.Products())); err != nil {
 			return err
 		}
 	}

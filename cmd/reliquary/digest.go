@@ -24,7 +24,7 @@ func runDigest(ctx context.Context, cli *cliEnv, args []string) error {
 	tree := fs.String("source-tree", "", "the source directory the release was built from: records its tree digest, which replay checks")
 	record := fs.String("record", "", recordUsage)
 	var expect stringList
-	fs.Var(&expect, "expect", "attestation kinds the release will carry, which the gate then requires (provenance,links,benchmark,reproducibility,escrow)")
+	fs.Var(&expect, "expect", "attestation kinds the release will carry, which the gate then requires (provenance,links,benchmark,reproducibility,escrow; sbom is declared by itself when the release has sboms/)")
 	pos, err := fs.parse(args, 1)
 	if err != nil {
 		return err

@@ -58,6 +58,10 @@ var parsers = map[string]string{
 	"pipeline/audit.ParseDaggerJSON":  "pipeline/audit.FuzzParseDaggerJSON",
 	"pipeline/trail.ParseRecord":      "pipeline/trail.FuzzParseRecord",
 	"pipeline/trail.ReadRecord":       "pipeline/trail.FuzzParseRecord", // a bounded read, then ParseRecord
+	"pipeline/archive.ReadMember":     "pipeline/archive.FuzzReadMember",
+	"pipeline/image.ReadBinary":       "pipeline/image.FuzzOpenBase", // openBase, then the layers
+	"pipeline/sbom.Parse":             "pipeline/sbom.FuzzParse",
+	"pipeline/sbom.BuildInfo":         "pipeline/sbom.FuzzBuildInfo", // a binary from a bundle
 	"internal/strictjson.ReadLimited": "-a bounded read: it parses nothing",
 	"pipeline/digest.Reader":          "-hashes a stream: it parses nothing",
 }

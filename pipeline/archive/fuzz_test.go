@@ -2,6 +2,8 @@ package archive_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/sentientos/reliquary/pipeline/archive"
@@ -31,5 +33,26 @@ func FuzzReaders(f *testing.F) {
 		_, _ = archive.ListTar(bytes.NewReader(data))
 		_, _ = archive.ListTarGz(bytes.NewReader(data))
 		_, _ = archive.ListZip(bytes.NewReader(data), int64(len(data)))
+	})
+}
+
+// FuzzReadMember: reading one file out of an arbitrary tar.gz or zip (a binary whose SBOM the
+// gate checks) errs or returns at most max bytes, without a panic.
+func FuzzReadMember(f *testing.F) {
+	for _, s := range seeds(f) {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, name := range []string{"a.tar.gz", "a.zip"} {
+			p := filepath.Join(dir, name)
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := archive.ReadMember(p, "d/x", 4); err == nil && len(got) > 4 {
+				t.Fatalf("%s: read %d bytes, max 4", name, len(got))
+			}
+		}
+		_, _ = archive.TarMember(bytes.NewReader(data), "y", 4)
 	})
 }

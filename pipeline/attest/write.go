@@ -1,15 +1,20 @@
 package attest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/sentientos/reliquary/pipeline/artifact"
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/keys"
+	"github.com/sentientos/reliquary/pipeline/sbom"
 	"github.com/sentientos/reliquary/pipeline/sign"
 )
 
@@ -38,6 +43,7 @@ type Output struct {
 	Files    []string // the provenance bundles written, in shard order
 	Subjects int      // subjects across all statements
 	Removed  []string // shards of an earlier run beyond the new count, deleted
+	SBOMs    []string // the SBOM attestations written (sboms/*.cdx.json.sigstore.json)
 }
 
 // Write is the attest stage's entry point: it builds the provenance for in, signs it with key,
@@ -71,7 +77,56 @@ func Write(dir string, in *Input, key *keys.PrivateKey) (*Output, error) {
 	if out.Removed, err = removeStaleShards(dir, len(stmts)); err != nil {
 		return nil, err
 	}
+	if out.SBOMs, err = writeSBOMAttestations(dir, in.Artifacts, key); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// writeSBOMAttestations signs one statement per SBOM the manifest lists (sboms/*.cdx.json),
+// with the artifacts that ship its binary as subjects, and writes it beside the SBOM.
+func writeSBOMAttestations(dir string, artifacts artifact.List, key *keys.PrivateKey) ([]string, error) {
+	var out []string
+	for _, a := range artifacts {
+		if path.Dir(a.Path) != bundle.SBOMDir || !strings.HasSuffix(a.Path, ".cdx.json") {
+			continue
+		}
+		data, err := readSBOM(dir, a)
+		if err != nil {
+			return nil, err
+		}
+		stmt, err := sbom.Statement(a.Path, data, artifacts)
+		if err != nil {
+			return nil, fmt.Errorf("attest: %w", err)
+		}
+		signed, err := sign.DSSE(stmt, PayloadType, key)
+		if err != nil {
+			return nil, fmt.Errorf("attest: sign %s: %w", a.Path, err)
+		}
+		file := sbom.AttestationFile(a.Path)
+		if err := bundle.WriteFile(dir, file, signed); err != nil {
+			return nil, fmt.Errorf("attest: %w", err)
+		}
+		out = append(out, file)
+	}
+	return out, nil
+}
+
+// readSBOM reads an SBOM the manifest lists and checks it is the file the manifest hashed.
+func readSBOM(dir string, a artifact.Artifact) ([]byte, error) {
+	b, err := bundle.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("attest: %w", err)
+	}
+	defer b.Close()
+	data, err := b.ReadFile(a.Path, sbom.MaxSize)
+	if err != nil {
+		return nil, fmt.Errorf("attest: %w", err)
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != a.Digest.SHA256 {
+		return nil, fmt.Errorf("attest: %s changed since the manifest was written: digest again", a.Path)
+	}
+	return data, nil
 }
 
 // removeStaleShards deletes provenance-N.sigstore.json for N > count.

@@ -18,6 +18,9 @@
 //   - Archives and images use the commit time (an explicit option, else SOURCE_DATE_EPOCH,
 //     else the git HEAD commit time; never the wall clock) and pipeline/archive's
 //     normalization, so they are byte-for-byte reproducible.
+//   - One CycloneDX SBOM per binary is written under OutDir/sboms/ (pipeline/sbom), from the
+//     build info of the binary just built, checked against the lock: a module the lock does
+//     not name fails the build. The subjects are the archive and image that ship the binary.
 //   - Artifacts are written under OutDir/artifacts/ (which must be empty or absent), each
 //     atomically; the Output lists them with size and SHA-256, and records the exact
 //     commands and environment, and the toolchain, for replay and provenance.
@@ -143,6 +146,7 @@ type Output struct {
 	Artifacts  artifact.List `json:"artifacts"`
 	Image      *image.Output `json:"image,omitempty"`
 	Skipped    []Skip        `json:"skipped,omitempty"`
+	SBOMs      []SBOM        `json:"sboms,omitempty"` // one per binary, under OutDir/sboms/ (not artifacts)
 	// OutDir is the bundle root the artifact paths are relative to.
 	OutDir string `json:"-"`
 }

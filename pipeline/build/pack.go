@@ -27,10 +27,7 @@ import (
 func (r *runner) pack(ctx context.Context, bins []built) (err error) {
 	defer func() {
 		if err != nil {
-			for _, a := range r.out.Artifacts {
-				os.Remove(filepath.Join(r.out.OutDir, filepath.FromSlash(a.Path)))
-			}
-			r.out.Artifacts = nil
+			r.removeOutputs()
 		}
 	}()
 	extra, err := docs.Select(r.source, r.cfg.ArchiveFiles())
@@ -43,6 +40,17 @@ func (r *runner) pack(ctx context.Context, bins []built) (err error) {
 	}
 	tasks = append(tasks, func() error { return r.writeImage(ctx, bins) }, r.writeDocs)
 	return r.inParallel(ctx, tasks)
+}
+
+// removeOutputs removes the artifacts and SBOMs written so far, after a failure.
+func (r *runner) removeOutputs() {
+	for _, a := range r.out.Artifacts {
+		os.Remove(filepath.Join(r.out.OutDir, filepath.FromSlash(a.Path)))
+	}
+	for _, s := range r.out.SBOMs {
+		os.Remove(filepath.Join(r.out.OutDir, filepath.FromSlash(s.Path)))
+	}
+	r.out.Artifacts, r.out.SBOMs = nil, nil
 }
 
 // inParallel runs the packaging tasks, at most r.s.parallel at a time (compression is the

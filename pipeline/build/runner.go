@@ -17,6 +17,7 @@ import (
 
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/config"
+	"github.com/sentientos/reliquary/pipeline/sbom"
 )
 
 // commitRE bounds what may be stamped as a commit: it ends up inside -ldflags.
@@ -101,14 +102,22 @@ func (r *runner) checkInput(in Input) error {
 		}
 	}
 	r.artifacts = filepath.Join(in.OutDir, filepath.FromSlash(bundle.ArtifactsDir))
-	des, err := os.ReadDir(r.artifacts)
+	if err := emptyDir(filepath.Join(in.OutDir, sbom.Dir)); err != nil {
+		return err
+	}
+	return emptyDir(r.artifacts)
+}
+
+// emptyDir makes dir, or checks that it is empty, so no stale file is released.
+func emptyDir(dir string) error {
+	des, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return os.MkdirAll(r.artifacts, 0o755)
+		return os.MkdirAll(dir, 0o755)
 	case err != nil:
 		return fmt.Errorf("build: %w", err)
 	case len(des) > 0:
-		return fmt.Errorf("build: %s is not empty: build into a new output directory, so no stale artifact is released", r.artifacts)
+		return fmt.Errorf("build: %s is not empty: build into a new output directory, so no stale artifact is released", dir)
 	}
 	return nil
 }
@@ -198,6 +207,10 @@ func (r *runner) run(ctx context.Context) (*Output, error) {
 		return nil, err
 	}
 	if err := r.pack(ctx, bins); err != nil {
+		return nil, err
+	}
+	if err := r.writeSBOMs(bins); err != nil {
+		r.removeOutputs()
 		return nil, err
 	}
 	r.out.Artifacts.Sort()

@@ -16,6 +16,7 @@ const (
 	LayoutFile       = "links/root.layout"           // the signed in-toto layout
 	KeysDir          = "keys"                        // public keys of this release (not trusted by the gate)
 	DepsLockFile     = "deps.lock.json"              // the frozen dependency set
+	SBOMDir          = "sboms"                       // one CycloneDX SBOM per binary (NAME_OS_ARCH.cdx.json) and its attestation
 	BenchFile        = "bench.json"                  // benchmark samples and comparison
 	BenchSigFile     = "bench.sigstore.json"         // DSSE bundle: benchmark statement
 	ReproSigFile     = "reproducibility.sigstore.json"

@@ -30,11 +30,12 @@ const (
 	AttestBenchmark       = "benchmark"
 	AttestReproducibility = "reproducibility"
 	AttestEscrow          = "escrow"
+	AttestSBOM            = "sbom" // every archive and image is a subject of a signed SBOM
 )
 
 var attestationKinds = map[string]bool{
 	AttestProvenance: true, AttestLinks: true, AttestBenchmark: true,
-	AttestReproducibility: true, AttestEscrow: true,
+	AttestReproducibility: true, AttestEscrow: true, AttestSBOM: true,
 }
 
 // Manifest is the immutability manifest: what was released, from which source, with which

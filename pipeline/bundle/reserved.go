@@ -16,9 +16,10 @@ var reservedFiles = map[string]bool{
 
 // IsReserved reports whether p (a clean, slash-separated bundle path) is one of the bundle's
 // own records rather than something the project ships: the fixed files above, provenance
-// shards, and everything under links/ and keys/.
+// shards, SBOM attestations (sboms/*.cdx.json.sigstore.json), and everything under links/
+// and keys/.
 func IsReserved(p string) bool {
-	if reservedFiles[p] {
+	if reservedFiles[p] || IsSBOMAttestation(p) {
 		return true
 	}
 	if strings.HasPrefix(p, LinksDir+"/") || strings.HasPrefix(p, KeysDir+"/") {
@@ -42,4 +43,10 @@ func IsProvenanceShard(p string) bool {
 		}
 	}
 	return true
+}
+
+// IsSBOMAttestation reports whether p names an SBOM's signed statement, which the attest
+// stage writes after the manifest (so it cannot be listed in it; its signature binds it).
+func IsSBOMAttestation(p string) bool {
+	return path.Dir(p) == SBOMDir && strings.HasSuffix(p, ".cdx.json.sigstore.json")
 }

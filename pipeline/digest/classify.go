@@ -18,6 +18,8 @@ func classify(p string) artifact.Artifact {
 	switch {
 	case p == bundle.DepsLockFile || p == bundle.BenchFile:
 		a.Kind = artifact.KindMetadata
+	case strings.HasPrefix(p, bundle.SBOMDir+"/") && strings.HasSuffix(name, ".cdx.json"):
+		a.Kind, a.MediaType = artifact.KindMetadata, "application/vnd.cyclonedx+json"
 	case strings.HasSuffix(name, ".oci.tar"):
 		a.Kind = artifact.KindImage
 	case strings.HasSuffix(name, "_docs.tar.gz") || strings.HasSuffix(name, "_docs.zip"):

@@ -10,8 +10,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,7 +69,7 @@ func Run(ctx context.Context, in Input) (*Output, error) {
 	m := &bundle.Manifest{
 		Schema: bundle.ManifestSchema, Project: in.Project, Version: in.Version, Source: in.Source,
 		Toolchain: in.Toolchain, BaseImages: in.BaseImages, Dependencies: in.Dependencies,
-		Attestations: sortedCopy(in.Attestations), Artifacts: list,
+		Attestations: sortedCopy(withSBOM(in.Attestations, list)), Artifacts: list,
 	}
 	data, err := m.Marshal()
 	if err != nil {
@@ -198,4 +200,20 @@ func sortedCopy(s []string) []string {
 	c := append([]string(nil), s...)
 	sort.Strings(c)
 	return c
+}
+
+// withSBOM declares the SBOM attestation when the release ships SBOMs (the attest stage signs
+// every one), so that the gate then requires an SBOM for every archive and image.
+func withSBOM(kinds []string, list artifact.List) []string {
+	for _, k := range kinds {
+		if k == bundle.AttestSBOM {
+			return kinds
+		}
+	}
+	for _, a := range list {
+		if path.Dir(a.Path) == bundle.SBOMDir && strings.HasSuffix(a.Path, ".cdx.json") {
+			return append(append([]string(nil), kinds...), bundle.AttestSBOM)
+		}
+	}
+	return kinds
 }

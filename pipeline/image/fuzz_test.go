@@ -80,6 +80,7 @@ func FuzzOpenBase(f *testing.F) {
 			b.forPlatform(v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"})
 			b.Close()
 		}
+		_, _ = ReadBinary(input, "linux/amd64", "app", 1<<20) // opens the base the same way, then reads layers
 		var left []string
 		filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
 			engine := filepath.Dir(p) == work && strings.HasPrefix(d.Name(), "fuzz-")

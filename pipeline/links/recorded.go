@@ -20,7 +20,7 @@ const (
 // freeze -> build (-> bench) -> digest.
 var recordedSteps = []Step{
 	{Name: StepFreeze, Inputs: []Input{External("go.mod"), External("go.sum")}, Outputs: []string{bundle.DepsLockFile}},
-	{Name: StepBuild, Inputs: []Input{FromStep(bundle.DepsLockFile, StepFreeze), External(trail.SourceTree)}, Outputs: []string{bundle.ArtifactsDir + "/*"}},
+	{Name: StepBuild, Inputs: []Input{FromStep(bundle.DepsLockFile, StepFreeze), External(trail.SourceTree)}, Outputs: []string{bundle.ArtifactsDir + "/*", bundle.SBOMDir + "/*.cdx.json"}},
 	{Name: StepBench, Inputs: []Input{External("*")}, Outputs: []string{bundle.BenchFile, bundle.BenchSigFile}},
 }
 

@@ -197,7 +197,7 @@ func stepPlan(files bundleFiles, cfg *bundleConfig, ran map[string]trail.Record)
 		attestCmd = cfg.attestCommand
 	}
 	plan = append(plan, planned{step: Step{Name: StepAttest, Command: attestCmd,
-		Inputs: fromDigest, Outputs: []string{bundle.ProvenanceFile, "provenance-*.sigstore.json"}}, products: files.prov})
+		Inputs: fromDigest, Outputs: []string{bundle.ProvenanceFile, "provenance-*.sigstore.json", bundle.SBOMDir + "/*.cdx.json.sigstore.json"}}, products: files.prov})
 	for i := range plan {
 		rec, ok := ran[plan[i].step.Name]
 		if !ok {
@@ -244,7 +244,8 @@ func (p planned) files(dir string, m *bundle.Manifest, manifest Files) (Files, F
 	return materials, products, err
 }
 
-// provenanceFiles lists provenance.sigstore.json and its shards present in the bundle.
+// provenanceFiles lists provenance.sigstore.json, its shards and the SBOM attestations
+// present in the bundle: what the attest stage signs.
 func provenanceFiles(b *bundle.Bundle) ([]string, error) {
 	entries, err := b.Inventory()
 	if err != nil {
@@ -252,7 +253,7 @@ func provenanceFiles(b *bundle.Bundle) ([]string, error) {
 	}
 	var out []string
 	for _, e := range entries {
-		if path.Dir(e.Path) == "." && (e.Path == bundle.ProvenanceFile || bundle.IsProvenanceShard(e.Path)) {
+		if path.Dir(e.Path) == "." && (e.Path == bundle.ProvenanceFile || bundle.IsProvenanceShard(e.Path)) || bundle.IsSBOMAttestation(e.Path) {
 			out = append(out, e.Path)
 		}
 	}

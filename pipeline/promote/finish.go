@@ -58,7 +58,7 @@ func (p *run) attest(ctx context.Context, c *candidate, m *bundle.Manifest) erro
 		if _, err := links.Write(p.stage, set, p.in.Key); err != nil {
 			return trail.Step{}, err
 		}
-		return trail.Step{Command: []string{"reliquary", "attest", ".", "--key", p.in.KeyName + ".key"}, Inputs: filesOf(p.stage, bundle.ManifestFile), Outputs: filesOf(p.stage, prov.Files...)}, nil
+		return trail.Step{Command: []string{"reliquary", "attest", ".", "--key", p.in.KeyName + ".key"}, Inputs: filesOf(p.stage, bundle.ManifestFile), Outputs: filesOf(p.stage, append(prov.Files, prov.SBOMs...)...)}, nil
 	})
 }
 

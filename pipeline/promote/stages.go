@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sentientos/reliquary/internal/gitlog"
@@ -16,6 +18,7 @@ import (
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/digest"
 	"github.com/sentientos/reliquary/pipeline/release"
+	"github.com/sentientos/reliquary/pipeline/sbom"
 	"github.com/sentientos/reliquary/pipeline/trail"
 	"github.com/sentientos/reliquary/pipeline/trust"
 	"github.com/sentientos/reliquary/pipeline/verify"
@@ -212,11 +215,17 @@ func (p *run) copyArtifacts(ctx context.Context, c *candidate) (map[string]strin
 			if err := p.claim(renamed, a.Path, final); err != nil {
 				return trail.Step{}, err
 			}
-			if err := copyChecked(b, a, p.stage, final); err != nil {
+			sum := a.Digest.SHA256
+			if isSBOM(a.Path) {
+				sum, err = copySBOM(b, a, p.stage, final, func(s string) string { return FinalPath(s, c.promotion.RC, c.promotion.Final) })
+			} else {
+				err = copyChecked(b, a, p.stage, final)
+			}
+			if err != nil {
 				return trail.Step{}, err
 			}
 			step.Inputs = append(step.Inputs, trail.File{Path: a.Path, SHA256: a.Digest.SHA256})
-			step.Outputs = append(step.Outputs, trail.File{Path: final, SHA256: a.Digest.SHA256})
+			step.Outputs = append(step.Outputs, trail.File{Path: final, SHA256: sum})
 		}
 		step.Command = []string{"reliquary", "promote", p.in.RC, "--version", p.in.Version}
 		return step, nil
@@ -235,6 +244,32 @@ func (p *run) claim(renamed map[string]string, from, to string) error {
 	}
 	renamed[from] = to
 	return nil
+}
+
+func isSBOM(p string) bool {
+	return path.Dir(p) == bundle.SBOMDir && strings.HasSuffix(p, ".cdx.json")
+}
+
+// copySBOM copies the candidate's SBOM a to dst/final with its subjects renamed as the
+// artifacts are, after checking it against the candidate's manifest; it returns the new
+// file's sha256.
+func copySBOM(b *bundle.Bundle, a artifact.Artifact, dst, final string, rename func(string) string) (string, error) {
+	data, err := b.ReadFile(a.Path, sbom.MaxSize)
+	if err != nil {
+		return "", fmt.Errorf("release candidate %s: %w", a.Path, err)
+	}
+	if got := sha256.Sum256(data); hex.EncodeToString(got[:]) != a.Digest.SHA256 {
+		return "", fmt.Errorf("%w: release candidate %s changed after it was verified", release.ErrGate, a.Path)
+	}
+	out, err := sbom.Rename(a.Path, data, rename)
+	if err != nil {
+		return "", err
+	}
+	if err := bundle.WriteFile(dst, final, out); err != nil {
+		return "", fmt.Errorf("copy %s: %w", a.Path, err)
+	}
+	sum := sha256.Sum256(out)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // copyChecked copies the candidate's artifact a to dst/final and fails unless the bytes
@@ -300,7 +335,9 @@ func (p *run) digest(ctx context.Context, c *candidate, renamed map[string]strin
 }
 
 // SameDigests requires the final release to list exactly the candidate's artifacts, renamed,
-// with the same size and digests: the promotion's central promise.
+// with the same size and digests: the promotion's central promise. SBOMs are the exception:
+// they name the artifacts that ship each binary, so promotion rewrites those names (and
+// nothing else, see sbom.Rename); the gate checks them against the binaries again.
 func SameDigests(rc, final artifact.List, renamed map[string]string) error {
 	byPath := final.ByPath()
 	if len(final) != len(rc) {
@@ -311,6 +348,7 @@ func SameDigests(rc, final artifact.List, renamed map[string]string) error {
 		switch {
 		case !ok:
 			return fmt.Errorf("%w: %s is missing from the final release", release.ErrGate, renamed[a.Path])
+		case isSBOM(a.Path):
 		case f.Size != a.Size || f.Digest.SHA256 != a.Digest.SHA256 || (a.Digest.SHA512 != "" && f.Digest.SHA512 != a.Digest.SHA512):
 			return fmt.Errorf("%w: %s (sha256 %s) is not the candidate's %s (sha256 %s)", release.ErrGate, f.Path, f.Digest.SHA256, a.Path, a.Digest.SHA256)
 		}

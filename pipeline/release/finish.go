@@ -85,7 +85,7 @@ func (r *run) attest(ctx context.Context, src *SourceInfo, lock *freeze.Lock, bu
 		if err != nil {
 			return trail.Step{}, err
 		}
-		written := prov.Files
+		written := append(prov.Files, prov.SBOMs...)
 		if cmp != nil {
 			if err := r.signReproduction(cmp, m); err != nil {
 				return trail.Step{}, err

@@ -65,7 +65,13 @@ func WriteNotes(ctx context.Context, in NotesInput) (*NotesOutput, error) {
 		return nil, fmt.Errorf("notes: the bundle is version %s, not %s", m.Version, in.Version)
 	}
 	v.KeyFile, v.BundleDir = in.KeyFile, in.BundleName
-	md, err := notes.Render(notes.Document{Project: in.Project, History: h, Verification: v, Sections: in.Sections})
+	sections := in.Sections
+	if sec, ok, err := sbomSection(in.Dir, m, in.Repo, in.KeyFile, in.BundleName); err != nil {
+		return nil, err
+	} else if ok {
+		sections = append(append([]notes.Section(nil), sections...), sec)
+	}
+	md, err := notes.Render(notes.Document{Project: in.Project, History: h, Verification: v, Sections: sections})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sentientos/reliquary/internal/gitlog/gittest"
@@ -53,10 +54,11 @@ func TestReleaseVerifiesAndIsReproducible(t *testing.T) {
 	for _, a := range res.Manifest.Artifacts {
 		kinds[a.Kind]++
 	}
-	if kinds[artifact.KindArchive] != 2 || kinds[artifact.KindImage] != 1 || kinds[artifact.KindDocs] != 1 || kinds[artifact.KindMetadata] != 1 {
+	if kinds[artifact.KindArchive] != 2 || kinds[artifact.KindImage] != 1 || kinds[artifact.KindDocs] != 1 || kinds[artifact.KindMetadata] != 5 { // the lock and 2x2 SBOMs
 		t.Fatalf("artifact kinds = %v", kinds)
 	}
-	for _, f := range []string{bundle.ManifestSigFile, bundle.ProvenanceFile, bundle.ReproSigFile, bundle.LayoutFile, bundle.VSAFile, "keys/release.pub"} {
+	for _, f := range []string{bundle.ManifestSigFile, bundle.ProvenanceFile, bundle.ReproSigFile, bundle.LayoutFile, bundle.VSAFile, "keys/release.pub",
+		"sboms/alpha_linux_amd64.cdx.json", "sboms/beta_windows_amd64.cdx.json.sigstore.json"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("bundle lacks %s", f)
 		}
@@ -69,6 +71,12 @@ func TestReleaseVerifiesAndIsReproducible(t *testing.T) {
 	r, err := verify.Run(context.Background(), out, verify.WithKeys(k.PublicKey()))
 	if err != nil || !r.Verified || !r.Authenticated {
 		t.Fatalf("gate: %v %+v", err, r.Findings)
+	}
+	checkSBOMTampering(t, out, k, res.Manifest)
+	if md, err := os.ReadFile(filepath.Join(out, bundle.NotesFile)); err != nil || !strings.Contains(string(md), "## Software bill of materials") ||
+		!strings.Contains(string(md), "- Toolchain: go1.") || !strings.Contains(string(md), "- Direct dependencies: none") ||
+		!strings.Contains(string(md), "--type cyclonedx") {
+		t.Errorf("the release notes lack the SBOM section: %v\n%s", err, md)
 	}
 	// The runner ran exactly the shared stage list, in order (bench skipped, not asked).
 	var ran []string

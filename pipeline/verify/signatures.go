@@ -64,7 +64,7 @@ func WithVerifier(v Verifier) Option {
 }
 
 func signatureChecks(v Verifier) []Check {
-	return []Check{manifestSigCheck{v}, provenanceCheck{v}, reproducibilityCheck(v), benchmarkCheck(v), summaryCheck(v), escrowCheck{v}, keysCheck{}}
+	return []Check{manifestSigCheck{v}, provenanceCheck{v}, reproducibilityCheck(v), benchmarkCheck(v), summaryCheck(v), escrowCheck{v}, sbomCheck{v}, keysCheck{}}
 }
 
 // manifestSigCheck requires a valid signature over manifest.json: it is what makes every
