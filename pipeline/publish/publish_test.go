@@ -38,9 +38,9 @@ func releaseWith(t testing.TB, version string, key *keys.PrivateKey) (string, *k
 	layoutTar, index := registrytest.LayoutTar(t)
 	dir := t.TempDir()
 	testbundle.Write(t, dir, testbundle.Files{
-		imagePath:                                 string(layoutTar),
+		imagePath: string(layoutTar),
 		"artifacts/app_v1.0.0_linux_amd64.tar.gz": "linux archive " + version,
-		"deps.lock.json":                          `{"schema":"x"}`,
+		"deps.lock.json": `{"schema":"x"}`,
 	})
 	out, err := digest.Run(context.Background(), digest.Input{Dir: dir, Project: "app", Version: version,
 		Source:       bundle.Source{Repository: "https://example.com/app", Commit: "0123456789abcdef0123456789abcdef01234567"},
