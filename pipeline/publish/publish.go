@@ -185,10 +185,11 @@ func (p *publisher) push(what string, a *ociArtifact) error {
 	}
 	ref := p.in.Target.Repo.Digest(d.String())
 	status := p.status(ref, "pushed")
-	// Written even when present: the write also (re)records it under the referrers
-	// fallback tag, which an interrupted run may have left without it.
 	if err := remote.Write(ref, img, p.opts...); err != nil {
 		return p.res.stopped(what+" "+d.String(), err)
+	}
+	if err := ensureListed(p.in.Target.Repo.Digest(p.res.Image), ref, p.opts); err != nil {
+		return p.res.stopped(what+" "+d.String()+" (referrers list)", err)
 	}
 	p.res.add(what, d, status)
 	return nil

@@ -84,10 +84,12 @@ func TestPublishThenVerify(t *testing.T) {
 	dir, key, index := release(t, "v1.0.0")
 	ctx := context.Background()
 	tg := target(t, "oci://"+reg.Host+"/team/app")
-	res, err := publish.Publish(ctx, publish.Input{Dir: dir, Target: tg, Key: key})
+	rec := &recorder{}
+	res, err := publish.Publish(ctx, publish.Input{Dir: dir, Target: tg, Key: key, Remote: publish.Remote{Transport: rec}})
 	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}
+	rec.tagsLast(t, "/v2/team/app/manifests/v1.0.0", "/v2/team/app/manifests/v1.0.0-bundle")
 	if res.Image != index.String() {
 		t.Fatalf("pushed image %s, the layout's index is %s", res.Image, index)
 	}
@@ -109,7 +111,7 @@ func TestPublishThenVerify(t *testing.T) {
 		t.Errorf("republish: bundle %s, first %s", again.Bundle, res.Bundle)
 	}
 	report, loc, err := publish.Verify(ctx, target(t, "oci://"+reg.Host+"/team/app:v1.0.0"), publish.Remote{},
-		verify.WithKeys(key.PublicKey()), verify.WithExpectedVersion("v1.0.0", "app"))
+		[]*keys.PublicKey{key.PublicKey()}, verify.WithExpectedVersion("v1.0.0", "app"))
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}

@@ -17,6 +17,9 @@ import (
 
 	"github.com/sentientos/reliquary/internal/safepath"
 	"github.com/sentientos/reliquary/pipeline/bundle"
+	"github.com/sentientos/reliquary/pipeline/keys"
+	"github.com/sentientos/reliquary/pipeline/sign"
+	"github.com/sentientos/reliquary/pipeline/trust"
 	"github.com/sentientos/reliquary/pipeline/verify"
 )
 
@@ -150,6 +153,7 @@ type imageCheck struct {
 	loc  *Located
 	repo name.Repository
 	opts []remote.Option
+	tk   *trust.Keys
 }
 
 func (imageCheck) Name() string { return "registry" }
@@ -186,12 +190,56 @@ func (c imageCheck) Run(_ context.Context, s *verify.Session) {
 		fail("image-blob", want.Digest.String(), "", "the image in the registry is incomplete or damaged: "+err.Error())
 		return
 	}
-	s.Add(verify.Finding{Check: c.Name(), File: file, Status: verify.Pass, Message: "the registry's image is the release's, every blob intact"})
+	if msg := c.referrers(s, want.Digest); msg != "" {
+		fail("image-referrers", "", "", msg)
+		return
+	}
+	s.Add(verify.Finding{Check: c.Name(), File: file, Status: verify.Pass, Message: "the registry's image is the release's, every blob intact, signed"})
+}
+
+// referrers says what is missing among the image's signature and provenance referrers
+// (those cosign verifies), or "".
+func (c imageCheck) referrers(s *verify.Session, d v1.Hash) string {
+	have, err := signedReferrers(c.repo.Digest(d.String()), c.tk, c.opts)
+	if err != nil {
+		return "cannot list the image's referrers: " + err.Error()
+	}
+	sig, err := signStatement(d)
+	if err != nil {
+		return err.Error()
+	}
+	if _, ok := have[string(sig)]; !ok {
+		return "the image has no signature referrer signed by a trusted key (cosign verify would fail)"
+	}
+	data, err := s.Bundle.ReadFile(bundle.ProvenanceFile, trust.MaxBundleSize)
+	if err != nil {
+		return "" // an unattested release: the gate decides whether that is allowed
+	}
+	prov, _, err := c.tk.VerifyDSSE(data, sign.InTotoPayloadType)
+	if err != nil {
+		return "" // the gate reports it
+	}
+	st, err := provenanceStatement(prov, d)
+	if err != nil {
+		return err.Error()
+	}
+	if _, ok := have[string(st)]; !ok {
+		return "the image has no SLSA provenance referrer signed by a trusted key (cosign verify-attestation would fail)"
+	}
+	return ""
 }
 
 // Verify locates the release at t, pulls its bundle into a temporary directory and runs the
-// gate with opts on it, plus the registry check of the image.
-func Verify(ctx context.Context, t Target, r Remote, opts ...verify.Option) (*verify.Report, *Located, error) {
+// gate on it with the trusted keys and opts, plus the registry check of the image and its
+// signature and provenance referrers.
+func Verify(ctx context.Context, t Target, r Remote, trusted []*keys.PublicKey, opts ...verify.Option) (*verify.Report, *Located, error) {
+	if len(trusted) == 0 {
+		return nil, nil, verify.ErrNoTrustedKey
+	}
+	tk, err := trust.NewKeys(trusted...)
+	if err != nil {
+		return nil, nil, err
+	}
 	loc, err := Locate(ctx, t, r)
 	if err != nil {
 		return nil, nil, err
@@ -204,7 +252,8 @@ func Verify(ctx context.Context, t Target, r Remote, opts ...verify.Option) (*ve
 	if err := Pull(ctx, loc, tmp, r); err != nil {
 		return nil, loc, err
 	}
-	opts = append(opts, verify.WithCheck(imageCheck{loc: loc, repo: t.Repo, opts: r.options(ctx)}))
+	opts = append([]verify.Option{verify.WithKeys(trusted...)}, opts...)
+	opts = append(opts, verify.WithCheck(imageCheck{loc: loc, repo: t.Repo, opts: r.options(ctx), tk: tk}))
 	report, err := verify.Run(ctx, tmp, opts...)
 	if report != nil {
 		report.Bundle = loc.Bundle.String()
