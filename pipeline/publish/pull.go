@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/sentientos/reliquary/internal/safepath"
 	"github.com/sentientos/reliquary/pipeline/bundle"
@@ -182,11 +181,7 @@ func (c imageCheck) Run(_ context.Context, s *verify.Session) {
 			fmt.Sprintf("the registry's image is not the release's (%s names index %s)", img, want.Digest))
 		return
 	}
-	idx, err := remote.Index(c.repo.Digest(want.Digest.String()), c.opts...)
-	if err == nil {
-		err = validate.Index(idx)
-	}
-	if err != nil {
+	if err := c.blobs(want.Digest); err != nil {
 		fail("image-blob", want.Digest.String(), "", "the image in the registry is incomplete or damaged: "+err.Error())
 		return
 	}
@@ -195,6 +190,50 @@ func (c imageCheck) Run(_ context.Context, s *verify.Session) {
 		return
 	}
 	s.Add(verify.Finding{Check: c.Name(), File: file, Status: verify.Pass, Message: "the registry's image is the release's, every blob intact, signed"})
+}
+
+// blobs reads every manifest and blob of the image index d from the registry;
+// go-containerregistry checks each against its digest as it reads. The error names the
+// first blob that is missing or has other bytes.
+func (c imageCheck) blobs(d v1.Hash) error {
+	idx, err := remote.Index(c.repo.Digest(d.String()), c.opts...)
+	if err != nil {
+		return err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, m := range im.Manifests {
+		img, err := remote.Image(c.repo.Digest(m.Digest.String()), c.opts...)
+		if err != nil {
+			return fmt.Errorf("manifest %s: %w", m.Digest, err)
+		}
+		mf, err := img.Manifest()
+		if err != nil {
+			return fmt.Errorf("manifest %s: %w", m.Digest, err)
+		}
+		for _, b := range append([]v1.Descriptor{mf.Config}, mf.Layers...) {
+			if err := c.readBlob(b.Digest); err != nil {
+				return fmt.Errorf("blob %s of manifest %s: %w", b.Digest, m.Digest, err)
+			}
+		}
+	}
+	return nil
+}
+
+func (c imageCheck) readBlob(d v1.Hash) error {
+	l, err := remote.Layer(c.repo.Digest(d.String()), c.opts...)
+	if err != nil {
+		return err
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(io.Discard, rc)
+	return err
 }
 
 // referrers says what is missing among the image's signature and provenance referrers
@@ -231,7 +270,7 @@ func (c imageCheck) referrers(s *verify.Session, d v1.Hash) string {
 
 // Verify locates the release at t, pulls its bundle into a temporary directory and runs the
 // gate on it with the trusted keys and opts, plus the registry check of the image and its
-// signature and provenance referrers.
+// signature and provenance referrers. The release must be the version t's tag names.
 func Verify(ctx context.Context, t Target, r Remote, trusted []*keys.PublicKey, opts ...verify.Option) (*verify.Report, *Located, error) {
 	if len(trusted) == 0 {
 		return nil, nil, verify.ErrNoTrustedKey
@@ -252,7 +291,9 @@ func Verify(ctx context.Context, t Target, r Remote, trusted []*keys.PublicKey, 
 	if err := Pull(ctx, loc, tmp, r); err != nil {
 		return nil, loc, err
 	}
-	opts = append([]verify.Option{verify.WithKeys(trusted...)}, opts...)
+	// The tag the caller named is the version they expect: a tag moved to another validly
+	// signed release fails here, as --expect-version would.
+	opts = append([]verify.Option{verify.WithKeys(trusted...), verify.WithExpectedVersion(t.Tag, "")}, opts...)
 	opts = append(opts, verify.WithCheck(imageCheck{loc: loc, repo: t.Repo, opts: r.options(ctx), tk: tk}))
 	report, err := verify.Run(ctx, tmp, opts...)
 	if report != nil {
