@@ -43,22 +43,34 @@ func extractLayout(src, dst string) error {
 		return err
 	}
 	defer f.Close()
-	tr := tar.NewReader(f)
+	err = readLayout(f, func(name string, r io.Reader) error {
+		return writeMember(filepath.Join(dst, filepath.FromSlash(name)), r)
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", src, err)
+	}
+	return nil
+}
+
+// readLayout reads a layout tarball and hands each member that may be part of a layout to
+// write; anything else is an error.
+func readLayout(r io.Reader, write func(name string, r io.Reader) error) error {
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %s: %w", ErrLayout, src, err)
+			return fmt.Errorf("%w: %w", ErrLayout, err)
 		}
 		if err := checkMember(h); err != nil {
-			return fmt.Errorf("%s: %w", src, err)
+			return err
 		}
 		if h.Typeflag == tar.TypeDir {
 			continue
 		}
-		if err := writeMember(filepath.Join(dst, filepath.FromSlash(h.Name)), tr); err != nil {
+		if err := write(h.Name, tr); err != nil {
 			return err
 		}
 	}
