@@ -46,7 +46,7 @@ func runPublish(ctx context.Context, cli *cliEnv, args []string) error {
 	}
 	res, err := publish.Publish(ctx, publish.Input{Dir: pos[0], Target: tg, Key: key, Trusted: pubs, Remote: remote})
 	if res != nil {
-		printPushed(cli, res, *asJSON)
+		printItems(cli, res.Items, res, *asJSON)
 	}
 	switch {
 	case errors.Is(err, publish.ErrGate):
@@ -59,13 +59,15 @@ func runPublish(ctx context.Context, cli *cliEnv, args []string) error {
 	return nil
 }
 
-func printPushed(cli *cliEnv, res *publish.Result, asJSON bool) {
+// printItems prints what a publish or replication did, one line per item, or all of v as
+// JSON.
+func printItems(cli *cliEnv, items []publish.Pushed, v any, asJSON bool) {
 	if asJSON {
-		data, _ := json.MarshalIndent(res, "", "  ")
+		data, _ := json.MarshalIndent(v, "", "  ")
 		fmt.Fprintln(cli.stdout, string(data))
 		return
 	}
-	for _, p := range res.Items {
+	for _, p := range items {
 		fmt.Fprintf(cli.stdout, "%-18s %s %s\n", p.What, p.Digest, p.Status)
 	}
 }

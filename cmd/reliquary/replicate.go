@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -45,7 +44,7 @@ func runReplicate(ctx context.Context, cli *cliEnv, args []string) error {
 	}
 	rep, err := publish.Replicate(ctx, publish.ReplicateInput{From: from, To: to, ToAuth: toRemote, Trusted: pubs, Gate: gate})
 	if rep != nil {
-		printCopied(cli, rep, *asJSON)
+		printItems(cli, rep.Items, rep, *asJSON)
 	}
 	switch {
 	case errors.Is(err, publish.ErrSourceGate):
@@ -58,15 +57,4 @@ func runReplicate(ctx context.Context, cli *cliEnv, args []string) error {
 		return gateFailed(fmt.Errorf("%s: the copy does not verify at the destination", to))
 	}
 	return nil
-}
-
-func printCopied(cli *cliEnv, rep *publish.Replication, asJSON bool) {
-	if asJSON {
-		data, _ := json.MarshalIndent(rep, "", "  ")
-		fmt.Fprintln(cli.stdout, string(data))
-		return
-	}
-	for _, p := range rep.Items {
-		fmt.Fprintf(cli.stdout, "%-18s %s %s\n", p.What, p.Digest, p.Status)
-	}
 }

@@ -12,6 +12,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/sentientos/reliquary/pipeline/bundle"
 )
 
 // ErrLayout: the image artifact is not the OCI layout tarball this package can push.
@@ -44,7 +46,10 @@ func extractLayout(src, dst string) error {
 	}
 	defer f.Close()
 	err = readLayout(f, func(name string, r io.Reader) error {
-		return writeMember(filepath.Join(dst, filepath.FromSlash(name)), r)
+		return bundle.Write(dst, name, func(w io.Writer) error {
+			_, err := io.Copy(w, r)
+			return err
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", src, err)
@@ -74,21 +79,6 @@ func readLayout(r io.Reader, write func(name string, r io.Reader) error) error {
 			return err
 		}
 	}
-}
-
-func writeMember(path string, r io.Reader) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, r); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // layoutIndex opens the extracted layout in dir and returns its one image index: reliquary
