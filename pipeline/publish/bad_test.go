@@ -181,3 +181,32 @@ func TestPublishWithWrongCredentials(t *testing.T) {
 		t.Fatalf("right password: %v", err)
 	}
 }
+
+// A version is published once: another release under a version the registry has (another
+// build, the same version) is refused before anything is pushed, at publish and replicate.
+func TestVersionTagsAreNeverMoved(t *testing.T) {
+	reg := registrytest.Start(t)
+	ctx := context.Background()
+	first, key, index := release(t, "v1.0.0")
+	second, _, _ := releaseWith(t, "v1.0.0", key)
+	tg := target(t, "oci://"+reg.Host+"/app")
+	if _, err := publish.Publish(ctx, publish.Input{Dir: first, Target: tg, Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	_, err := publish.Publish(ctx, publish.Input{Dir: second, Target: tg, Key: key, Remote: publish.Remote{Transport: rec}})
+	if !errors.Is(err, publish.ErrTagTaken) || len(rec.writes) != 0 {
+		t.Fatalf("publish of another v1.0.0: %v, writes %v", err, rec.writes)
+	}
+	if d, err := remote.Head(tg.Repo.Tag("v1.0.0")); err != nil || d.Digest != index {
+		t.Fatalf("tag v1.0.0 now names %v (%v), want %s", d, err, index)
+	}
+	other := registrytest.Start(t)
+	if _, err := publish.Publish(ctx, publish.Input{Dir: second, Target: target(t, "oci://"+other.Host+"/app"), Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = publish.Replicate(ctx, publish.ReplicateInput{From: target(t, "oci://"+reg.Host+"/app:v1.0.0"), To: target(t, "oci://"+other.Host+"/app"), Trusted: trusted(key)})
+	if !errors.Is(err, publish.ErrTagTaken) {
+		t.Fatalf("replicate over another v1.0.0: %v", err)
+	}
+}

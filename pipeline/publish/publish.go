@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 
 	"github.com/sentientos/reliquary/pipeline/artifact"
@@ -142,6 +144,20 @@ func (p *publisher) run() error {
 		return err
 	}
 	p.res.Image = desc.Digest.String()
+	b, err := p.bundleArtifact(desc)
+	if err != nil {
+		return err
+	}
+	bd, err := b.Digest()
+	if err != nil {
+		return err
+	}
+	p.res.Bundle = bd.String()
+	for tag, d := range map[string]v1.Hash{p.res.Version: desc.Digest, BundleTag(p.res.Version): bd} {
+		if err := tagFree(repo.Tag(tag), d, p.opts); err != nil {
+			return err
+		}
+	}
 	status := p.status(repo.Digest(desc.Digest.String()), "pushed")
 	if err := remote.WriteIndex(repo.Digest(desc.Digest.String()), idx, p.opts...); err != nil {
 		return p.res.stopped("image "+desc.Digest.String(), err)
@@ -150,20 +166,33 @@ func (p *publisher) run() error {
 	if err := p.signatures(desc); err != nil {
 		return err
 	}
-	b, err := p.bundleArtifact(desc)
-	if err != nil {
-		return err
-	}
 	if err := p.push("bundle", b); err != nil {
 		return err
 	}
-	bd, _ := b.Digest()
-	p.res.Bundle = bd.String()
 	if err := p.tag(p.res.Version, idx, desc.Digest); err != nil {
 		return err
 	}
 	bimg, _ := b.image()
 	return p.tag(BundleTag(p.res.Version), bimg, bd)
+}
+
+// ErrTagTaken: a version tag in the registry already names something else. Tags of a
+// release are never moved: a version is published once.
+var ErrTagTaken = errors.New("tag already names another release")
+
+// tagFree fails with ErrTagTaken unless tag is absent or already names d.
+func tagFree(tag name.Tag, d v1.Hash, opts []remote.Option) error {
+	got, err := remote.Head(tag, opts...)
+	var terr *transport.Error
+	switch {
+	case errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound:
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s: %w", tag, err)
+	case got.Digest != d:
+		return fmt.Errorf("%s: %w: it names %s, this release is %s; publish a new version instead", tag, ErrTagTaken, got.Digest, d)
+	}
+	return nil
 }
 
 // status is "already there" when the registry has ref, else fresh.

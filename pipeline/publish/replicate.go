@@ -52,14 +52,19 @@ func Replicate(ctx context.Context, in ReplicateInput) (*Replication, error) {
 		return rep, fmt.Errorf("%s: %w", in.From, ErrSourceGate)
 	}
 	c := copier{rep: rep, from: in.From.Repo, to: in.To.Repo, fromOpts: in.FromAuth.options(ctx), toOpts: in.ToAuth.options(ctx)}
+	bh, err := v1.NewHash(loc.Bundle.DigestStr())
+	if err != nil {
+		return rep, err
+	}
+	for tag, d := range map[string]v1.Hash{in.From.Tag: loc.Image.Digest, BundleTag(in.From.Tag): bh} {
+		if err := tagFree(in.To.Repo.Tag(tag), d, c.toOpts); err != nil {
+			return rep, err
+		}
+	}
 	if err := c.index(loc.Image.Digest); err != nil {
 		return rep, err
 	}
 	if err := c.referrers(loc.Image.Digest, loc.Bundle); err != nil {
-		return rep, err
-	}
-	bh, err := v1.NewHash(loc.Bundle.DigestStr())
-	if err != nil {
 		return rep, err
 	}
 	if err := c.manifest("bundle", bh); err != nil {
