@@ -42,6 +42,7 @@ func trusted(k *keys.PrivateKey) []*keys.PublicKey { return []*keys.PublicKey{k.
 // A bundle file or an image layer changed in the registry's storage: verify fails and
 // names it.
 func TestVerifyDetectsAChangedBlob(t *testing.T) {
+	t.Parallel()
 	const archive = "artifacts/app_v1.0.0_linux_amd64.tar.gz"
 	for _, tc := range []struct {
 		name string
@@ -58,6 +59,7 @@ func TestVerifyDetectsAChangedBlob(t *testing.T) {
 		}, "image-blob"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			reg := registrytest.Start(t)
 			dir, key, index := release(t, "v1.0.0")
 			ctx := context.Background()
@@ -98,6 +100,7 @@ func TestVerifyDetectsAChangedBlob(t *testing.T) {
 // caught by the bundle's subject; both tags moved to an older release is caught by the
 // version the tag names, with or without --expect-version.
 func TestVerifyDetectsMovedTags(t *testing.T) {
+	t.Parallel()
 	reg := registrytest.Start(t)
 	ctx := context.Background()
 	old, key, _ := release(t, "v1.0.0")
@@ -134,6 +137,7 @@ func TestVerifyDetectsMovedTags(t *testing.T) {
 // The registry dies mid-push: the error names what was pushed; a rerun against the
 // restarted registry completes.
 func TestPublishSurvivesARegistryStoppedMidPush(t *testing.T) {
+	t.Parallel()
 	reg := registrytest.Start(t)
 	dir, key, _ := release(t, "v1.0.0")
 	ctx := context.Background()
@@ -168,6 +172,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 // Wrong credentials: an error that never shows the password.
 func TestPublishWithWrongCredentials(t *testing.T) {
+	t.Parallel()
 	const password = "s3cret-registry-password"
 	reg := registrytest.Start(t, registrytest.WithBasicAuth("ci", password))
 	dir, key, _ := release(t, "v1.0.0")
@@ -185,6 +190,7 @@ func TestPublishWithWrongCredentials(t *testing.T) {
 // A version is published once: another release under a version the registry has (another
 // build, the same version) is refused before anything is pushed, at publish and replicate.
 func TestVersionTagsAreNeverMoved(t *testing.T) {
+	t.Parallel()
 	reg := registrytest.Start(t)
 	ctx := context.Background()
 	first, key, index := release(t, "v1.0.0")

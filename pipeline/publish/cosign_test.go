@@ -15,6 +15,7 @@ import (
 // Stock cosign v3.1.3 accepts the published image's signature and SLSA provenance, and
 // rejects them for a key that did not sign.
 func TestCosignVerifiesPublishedImage(t *testing.T) {
+	t.Parallel()
 	registrytest.CosignBinary(t)
 	reg := registrytest.Start(t)
 	dir, key, index := release(t, "v1.0.0")

@@ -80,6 +80,7 @@ func statuses(r *publish.Result) map[string]string {
 }
 
 func TestPublishThenVerify(t *testing.T) {
+	t.Parallel()
 	reg := registrytest.Start(t)
 	dir, key, index := release(t, "v1.0.0")
 	ctx := context.Background()
@@ -133,6 +134,7 @@ func equal(a, b map[string]string) bool {
 }
 
 func TestPublishRefusesWhatFailsTheGate(t *testing.T) {
+	t.Parallel()
 	reg := registrytest.Start(t)
 	dir, key, _ := release(t, "v1.0.0")
 	if err := os.WriteFile(filepath.Join(dir, "artifacts/app_v1.0.0_linux_amd64.tar.gz"), []byte("changed"), 0o644); err != nil {

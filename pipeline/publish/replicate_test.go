@@ -81,6 +81,7 @@ func replicate(t *testing.T, from, to string, key *keys.PrivateKey, transport ht
 }
 
 func TestReplicateThenVerifyAtTheDestination(t *testing.T) {
+	t.Parallel()
 	a, key := published(t)
 	b := registrytest.Start(t)
 	from, to := "oci://"+a.Host+"/app:v1.0.0", "oci://"+b.Host+"/mirror/app"
@@ -128,6 +129,7 @@ func TestReplicateThenVerifyAtTheDestination(t *testing.T) {
 // A replication cut off after any number of requests leaves nothing at the destination that
 // verifies, and a rerun completes it.
 func TestInterruptedReplicationNeverVerifies(t *testing.T) {
+	t.Parallel()
 	a, key := published(t)
 	b := registrytest.Start(t)
 	from := "oci://" + a.Host + "/app:v1.0.0"
