@@ -84,7 +84,7 @@ func TestPublishBadInput(t *testing.T) {
 	}
 	tg := "oci://" + reg.Host + "/app"
 	code, stdout, stderr := cli(t, "publish", dir, tg, "--key", prefix+".key", "--registry-username", "ci", "--registry-password-file", pwFile)
-	if code != exitUsage || strings.Contains(stdout+stderr, password) {
+	if code != exitUsage || strings.Contains(stdout+stderr, password) || !strings.Contains(stderr, "refused the credentials") {
 		t.Fatalf("wrong registry password: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	t.Setenv("RELIQUARY_REGISTRY_USERNAME", "ci")

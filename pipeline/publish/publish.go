@@ -187,6 +187,9 @@ func tagFree(tag name.Tag, d v1.Hash, opts []remote.Option) error {
 	switch {
 	case errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound:
 		return nil
+	case errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
+		return fmt.Errorf("%s: the registry refused the credentials (%d %s): check the user and password (docker config, RELIQUARY_REGISTRY_USERNAME/PASSWORD, --registry-password-file)",
+			tag, terr.StatusCode, http.StatusText(terr.StatusCode))
 	case err != nil:
 		return fmt.Errorf("%s: %w", tag, err)
 	case got.Digest != d:
