@@ -35,6 +35,8 @@ var commands = []command{
 	{"reproduce", "rebuild from a copy of the source and compare with a build's artifacts", runReproduce},
 	{"release", "run the whole pipeline on this host, without a container engine", runRelease},
 	{"replay", "rebuild a release from source and compare every artifact", runReplay},
+	{"publish", "verify a release, then push it to an OCI registry (image, signatures, bundle)", runPublish},
+	{"replicate", "copy a published release between registries, verified at both ends", runReplicate},
 	{"promote", "re-issue a verified release candidate under its final version, no rebuild", runPromote},
 	{"notes", "write release notes and a CHANGELOG entry from git history", runNotes},
 	{"audit", "audit a signed bundle and write audit_summary.md", runAudit},

@@ -64,6 +64,13 @@ var parsers = map[string]string{
 	"pipeline/sbom.BuildInfo":         "pipeline/sbom.FuzzBuildInfo", // a binary from a bundle
 	"internal/strictjson.ReadLimited": "-a bounded read: it parses nothing",
 	"pipeline/digest.Reader":          "-hashes a stream: it parses nothing",
+
+	// registries (issue 15)
+	"pipeline/publish.ParseTarget":         "pipeline/publish.FuzzParseTarget",
+	"pipeline/publish.parseBundleManifest": "pipeline/publish.FuzzParseBundleManifest", // a registry's bundle artifact
+	"pipeline/publish.provenanceStatement": "pipeline/publish.FuzzProvenanceStatement",
+	"pipeline/publish.readLayout":          "pipeline/publish.FuzzLayout", // the image's OCI layout tarball
+	"pipeline/publish.parseTopIndex":       "pipeline/publish.FuzzLayout",
 }
 
 var parserName = regexp.MustCompile(`^(Parse|Load|Read|Decode|Unmarshal)`)
