@@ -73,6 +73,7 @@ func (t *Tests) All(ctx context.Context) (string, error) {
 		{"git-options", t.GitOptions},
 		{"git-shallow", t.GitShallow},
 		{"pinned-toolchain", t.PinnedToolchain},
+		{"publish", t.Publish},
 	}
 	var report []string
 	var failed []error
