@@ -99,7 +99,7 @@ func (r *run) digest(ctx context.Context, src *SourceInfo, lock *freeze.Lock, bu
 			Dir: r.stage, Project: built.Project, Version: r.in.Version,
 			Source:    bundle.Source{Repository: src.Repository, Ref: src.Ref, Commit: src.Commit, TreeDigest: src.TreeDigest},
 			Toolchain: built.Toolchain.Version, BaseImages: baseImages(r.in.Images), Dependencies: lock.Digest,
-			Attestations: r.attestations(), Known: built.Artifacts, Algorithms: digest.WithSHA512,
+			Attestations: r.attestations(), Known: built.Artifacts, Algorithms: digest.SHA256Only,
 		})
 		if err != nil {
 			return trail.Step{}, err
