@@ -25,6 +25,7 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 	repo := fs.String("source-repo", "", "source repository URL for the provenance (default: git remote origin)")
 	at := fs.String("time", "", "release time, RFC 3339 (default: SOURCE_DATE_EPOCH, else the commit time)")
 	force := fs.Bool("allow-not-greater-unsafe", false, "release a version not greater than the latest tag")
+	bc := addBinaryCacheFlags(fs)
 	bf := addReleaseBenchFlags(fs)
 	if _, err := fs.parse(args, 0); err != nil {
 		return err
@@ -42,6 +43,9 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 	}
 	if *force {
 		opts = append(opts, release.AllowVersionNotGreaterUnsafe())
+	}
+	if dir := bc.dir(cli); dir != "" {
+		opts = append(opts, release.WithBinaryCache(dir))
 	}
 	if bo, err := bf.option(); err != nil {
 		return err

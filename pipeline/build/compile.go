@@ -97,6 +97,10 @@ func batches(targets []Target) [][]Target {
 // builds not yet finished; every real failure is reported.
 func (r *runner) compileAll(ctx context.Context, targets []Target) ([]built, error) {
 	js := r.jobs(targets)
+	keys, err := r.cacheKeys(js)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sem := make(chan struct{}, r.s.parallel)
@@ -113,7 +117,7 @@ func (r *runner) compileAll(ctx context.Context, targets []Target) ([]built, err
 				return
 			}
 			defer func() { <-sem }()
-			if errs[i] = r.compile(ctx, js[i]); errs[i] != nil {
+			if errs[i] = r.compileCached(ctx, js[i], keys[i]); errs[i] != nil {
 				cancel()
 			}
 		}(i)
@@ -122,6 +126,7 @@ func (r *runner) compileAll(ctx context.Context, targets []Target) ([]built, err
 	if err := firstErrors(ctx, errs); err != nil {
 		return nil, err
 	}
+	sort.Strings(r.out.Cached)
 	var out []built
 	for _, j := range js {
 		r.out.Commands = append(r.out.Commands, j.cmd)
@@ -158,6 +163,37 @@ func hasAny(errs []error) bool {
 		}
 	}
 	return false
+}
+
+// compileCached takes the job's binaries from the binary cache when they are there, and
+// otherwise compiles them and stores them. A cache that cannot be read or written is
+// logged and the build goes on: the cache only saves time.
+func (r *runner) compileCached(ctx context.Context, j job, key string) error {
+	if key == "" {
+		return r.compile(ctx, j)
+	}
+	c := binCache{dir: r.s.binCache}
+	hit, err := c.get(key, j.outDir, j.names())
+	if err != nil {
+		r.s.log.Warn("build: binary cache entry unusable, linking again", "platform", j.platform.String(), "err", err)
+		c.drop(key) // so that the fresh link replaces it
+	}
+	if hit {
+		r.mu.Lock()
+		for _, t := range j.targets {
+			r.out.Cached = append(r.out.Cached, j.platform.String()+" "+t.Binary+j.platform.exe())
+		}
+		r.mu.Unlock()
+		r.s.log.Info("build: from the binary cache", "platform", j.platform.String(), "binaries", len(j.targets), "key", key)
+		return nil
+	}
+	if err := r.compile(ctx, j); err != nil {
+		return err
+	}
+	if err := c.put(key, j.outDir, j.names()); err != nil {
+		r.s.log.Warn("build: binary cache not written", "platform", j.platform.String(), "err", err)
+	}
+	return nil
 }
 
 // compile runs one go build in the source directory.

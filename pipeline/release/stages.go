@@ -51,7 +51,11 @@ func (r *run) build(ctx context.Context, src *SourceInfo, lock *freeze.Lock) (*b
 	var out *build.Output
 	err := r.trail.Run(ctx, "build", func(ctx context.Context) (trail.Step, error) {
 		var err error
-		out, err = build.Run(ctx, r.buildInput(src, r.stage), r.buildOptions(src, lock, r.s.goCache)...)
+		opts := r.buildOptions(src, lock, r.s.goCache)
+		if r.s.binCache != "" && !r.s.reproduce {
+			opts = append(opts, build.WithBinaryCache(r.s.binCache))
+		}
+		out, err = build.Run(ctx, r.buildInput(src, r.stage), opts...)
 		if err != nil {
 			return trail.Step{}, err
 		}
