@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/sentientos/reliquary/pipeline/bench"
@@ -26,6 +27,7 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 	at := fs.String("time", "", "release time, RFC 3339 (default: SOURCE_DATE_EPOCH, else the commit time)")
 	force := fs.Bool("allow-not-greater-unsafe", false, "release a version not greater than the latest tag")
 	bc := addBinaryCacheFlags(fs)
+	logFile := fs.String("log-file", "", "where the detailed JSON log goes while a terminal shows the live stage list (default: OUT.log beside the bundle)")
 	bf := addReleaseBenchFlags(fs)
 	if _, err := fs.parse(args, 0); err != nil {
 		return err
@@ -34,6 +36,10 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 		return usagef("--version is required")
 	}
 	key, err := kf.load()
+	if err != nil {
+		return err
+	}
+	lr, err := startLive(cli, fs, releaseStageNames(), orDefault(*logFile, filepath.Clean(*out)+".log"))
 	if err != nil {
 		return err
 	}
@@ -64,11 +70,14 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 	}
 	res, err := release.Run(ctx, release.Input{Source: *src, Out: *out, Version: *ver, Key: key, KeyName: kf.name(), Platforms: platforms}, opts...)
 	if err != nil {
+		lr.end("release failed")
 		if errors.Is(err, release.ErrGate) || errors.Is(err, freeze.ErrNotFrozen) {
 			return gateFailed(err)
 		}
 		return usageError(err)
 	}
+	lr.end(fmt.Sprintf("released %s %s into %s: %d artifacts", res.Manifest.Project, res.Manifest.Version, res.Dir, len(res.Manifest.Artifacts)),
+		fmt.Sprintf("verify with the public key you publish (its fingerprint is in the notes): reliquary verify %s --key %s.pub", res.Dir, kf.name()))
 	res.Report.WriteText(cli.stdout)
 	fmt.Fprintf(cli.stdout, "released %s %s into %s (%d artifacts)\n", res.Manifest.Project, res.Manifest.Version, res.Dir, len(res.Manifest.Artifacts))
 	return nil
