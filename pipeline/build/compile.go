@@ -95,11 +95,10 @@ func batches(targets []Target) [][]Target {
 
 // compileAll runs the builds, at most r.s.parallel at a time. The first failure cancels the
 // builds not yet finished; every real failure is reported.
-func (r *runner) compileAll(ctx context.Context, targets []Target) ([]built, error) {
-	js := r.jobs(targets)
+func (r *runner) compileAll(ctx context.Context, js []job, rd *readiness) error {
 	keys, err := r.cacheKeys(js)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -119,24 +118,22 @@ func (r *runner) compileAll(ctx context.Context, targets []Target) ([]built, err
 			defer func() { <-sem }()
 			if errs[i] = r.compileCached(ctx, js[i], keys[i]); errs[i] != nil {
 				cancel()
+				return
 			}
+			rd.done(js[i])
 		}(i)
 	}
 	wg.Wait()
 	if err := firstErrors(ctx, errs); err != nil {
-		return nil, err
+		return err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	sort.Strings(r.out.Cached)
-	var out []built
 	for _, j := range js {
 		r.out.Commands = append(r.out.Commands, j.cmd)
-		for _, t := range j.targets {
-			out = append(out, built{platform: j.platform, target: t,
-				path: filepath.Join(j.outDir, defaultName(t.ImportPath)+j.platform.exe()),
-				name: t.Binary + j.platform.exe()})
-		}
 	}
-	return out, nil
+	return nil
 }
 
 // firstErrors joins the failures that are not cancellations caused by another failure.

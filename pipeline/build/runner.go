@@ -193,11 +193,7 @@ func (r *runner) run(ctx context.Context) (*Output, error) {
 	}
 	r.s.log.Info("build: compiling", "project", r.project, "version", r.version,
 		"platforms", strings.Join(r.out.Platforms, ","), "binaries", len(targets), "parallel", r.s.parallel)
-	bins, err := r.compileAll(ctx, targets)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.pack(ctx, bins); err != nil {
+	if err := r.compileAndPack(ctx, targets); err != nil {
 		return nil, err
 	}
 	r.out.Artifacts.Sort()
