@@ -33,12 +33,14 @@ func TestDisplay(t *testing.T) {
 	log.Info("build: from the binary cache", "platform", "windows/amd64")
 	log.Info("stage end", "stage", "build", "status", "ok")
 	log.Warn("something odd", "file", "x")
+	log.Info("stage start", "stage", "notlisted")
+	log.Info("stage end", "stage", "notlisted", "status", "ok")
 	log.Info("stage start", "stage", "digest")
 	log.Error("stage end", "stage", "digest", "status", "failed")
 	d.Close("release failed")
 	out := term.String()
 	f := lastFrame(out)
-	for _, want := range []string{"✓ source", "✓ build", "2/2 platforms: linux/amd64 ✓, windows/amd64 (cached)", "✗ digest", "failed after", "· sign", "release failed"} {
+	for _, want := range []string{"✓ notlisted", "✓ source", "✓ build", "2/2 platforms: linux/amd64 ✓, windows/amd64 (cached)", "✗ digest", "failed after", "· sign", "release failed"} {
 		if !strings.Contains(f, want) {
 			t.Errorf("final frame lacks %q:\n%s", want, f)
 		}
@@ -46,7 +48,7 @@ func TestDisplay(t *testing.T) {
 	if !strings.Contains(out, "WARN something odd file=x") {
 		t.Errorf("the warning was not shown:\n%s", out)
 	}
-	if n := strings.Count(file.String(), "\n"); n != 10 {
-		t.Errorf("the log file got %d records, want 10:\n%s", n, file.String())
+	if n := strings.Count(file.String(), "\n"); n != 12 {
+		t.Errorf("the log file got %d records, want 12:\n%s", n, file.String())
 	}
 }
