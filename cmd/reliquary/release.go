@@ -35,7 +35,7 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 	if *ver == "" {
 		return usagef("--version is required")
 	}
-	key, err := kf.load()
+	key, loadKey, err := kf.loadLater()
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 		}
 		opts = append(opts, release.WithTime(t))
 	}
-	res, err := release.Run(ctx, release.Input{Source: *src, Out: *out, Version: *ver, Key: key, KeyName: kf.name(), Platforms: platforms}, opts...)
+	res, err := release.Run(ctx, release.Input{Source: *src, Out: *out, Version: *ver, Key: key, LoadKey: loadKey, KeyName: kf.name(), Platforms: platforms}, opts...)
 	if err != nil {
 		lr.end("release failed")
 		if errors.Is(err, release.ErrGate) || errors.Is(err, freeze.ErrNotFrozen) {
