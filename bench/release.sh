@@ -156,7 +156,8 @@ go_env=(env GOPROXY=off GOFLAGS=-mod=readonly GOSUMDB=off GOTOOLCHAIN=local)
 run_reliquary() { # LABEL GOCACHE
   rm -rf "$work/out-$1"
   measure "$1" "${netns[@]}" "${go_env[@]}" GOCACHE="$2" "$bin" release --source "$src" --version $version \
-    --key "$work/cosign.key" --out "$work/out-$1" --source-repo https://example.com/$name --platforms $platforms
+    --key "$work/cosign.key" --out "$work/out-$1" --source-repo https://example.com/$name --platforms $platforms \
+    --binary-cache "$2.bin"  # linked binaries: empty for the cold run, like GOCACHE
 }
 run_goreleaser() { # LABEL GOCACHE
   rm -rf "$work/dist-$1"
@@ -169,7 +170,7 @@ echo "machine: $(nproc) cores; before: $(uptime | sed 's/.*load/load/')"
 echo "project: $project$tidied; $(echo $mains | wc -w) main packages: $(echo $mains | tr '\n' ' '); platforms $platforms"
 echo "reliquary $(cd "$here" && git rev-parse --short HEAD); $("$goreleaser" --version 2>&1 | grep -m1 GitVersion | tr -s ' '); cosign $("$cosign" version 2>&1 | grep -m1 GitVersion | tr -s ' ' | cut -d' ' -f2); $(go version | cut -d' ' -f3); network: ${netns[*]:-not isolated (unshare -n unavailable)}, GOPROXY=off"
 
-rm -rf "$work/gocache-reliquary" "$work/gocache-goreleaser"
+rm -rf "$work/gocache-reliquary" "$work/gocache-reliquary.bin" "$work/gocache-goreleaser"
 mkdir -p "$work/gocache-reliquary" "$work/gocache-goreleaser"
 read -r w_rc c_rc < <(run_reliquary reliquary-cold "$work/gocache-reliquary")
 echo "  reliquary cold done   ($(uptime | sed 's/.*load/load/'))"

@@ -52,6 +52,7 @@ func runBuild(ctx context.Context, cli *cliEnv, args []string) error {
 	version := bf.version
 	record := fs.String("record", "", recordUsage+" (needs --lock)")
 	asJSON := fs.Bool("json", false, "print the full build record (commands, environment, toolchain, artifacts) as JSON")
+	binCache := fs.String("binary-cache", "", "reuse binaries linked earlier with the same inputs from DIR, and store new ones there (off by default here; `release` uses it by default)")
 	report := fs.String("report", "", "also write the full build record as JSON to FILE, outside the bundle, for 'reliquary audit --build-report FILE' and 'reliquary reproduce --build-report FILE'")
 	pos, err := fs.parse(args, 1)
 	if err != nil {
@@ -68,6 +69,9 @@ func runBuild(ctx context.Context, cli *cliEnv, args []string) error {
 	opts, err := bf.options(cli)
 	if err != nil {
 		return err
+	}
+	if *binCache != "" {
+		opts = append(opts, build.WithBinaryCache(*binCache))
 	}
 	res, err := build.Run(ctx, bf.input(pos[0], *out), opts...)
 	if err != nil {

@@ -19,7 +19,8 @@ func runDigest(ctx context.Context, cli *cliEnv, args []string) error {
 	version := fs.String("version", "", "release version recorded in the manifest (required)")
 	commit := fs.String("source-commit", "", "source commit the release was built from")
 	repo := fs.String("source-repo", "", "source repository URL")
-	sha256Only := fs.Bool("sha256-only", false, "record only SHA-256 digests (faster; SHA-512 is recorded by default)")
+	sha512 := fs.Bool("sha512", false, "also record SHA-512 digests (about 3x slower on CPUs with SHA-256 instructions; SHA-256 alone binds every file)")
+	fs.Bool("sha256-only", true, "the default; kept so older scripts still run")
 	lockFile := fs.String("lock", "", "deps.lock.json the release was frozen with: records its digest, toolchain and base images, which the provenance then names")
 	tree := fs.String("source-tree", "", "the source directory the release was built from: records its tree digest, which replay checks")
 	record := fs.String("record", "", recordUsage)
@@ -39,10 +40,10 @@ func runDigest(ctx context.Context, cli *cliEnv, args []string) error {
 	in := digest.Input{
 		Dir: pos[0], Project: orDefault(*project, baseName(pos[0])), Version: *version,
 		Source:       bundle.Source{Repository: *repo, Commit: *commit},
-		Attestations: expect, Algorithms: digest.WithSHA512,
+		Attestations: expect, Algorithms: digest.SHA256Only,
 	}
-	if *sha256Only {
-		in.Algorithms = digest.SHA256Only
+	if *sha512 {
+		in.Algorithms = digest.WithSHA512
 	}
 	if err := buildFacts(&in, *lockFile, *tree); err != nil {
 		return err

@@ -29,6 +29,19 @@ func (k keyFlags) name() string {
 	return strings.TrimSuffix(filepath.Base(*k.key), filepath.Ext(*k.key))
 }
 
+// loadLater returns a loader for release.Input.LoadKey when no prompt can be needed (the
+// password comes from --password-file or the environment), so that the key's scrypt runs
+// beside the first stages; otherwise it loads the key now, prompting on the terminal.
+func (k keyFlags) loadLater() (*keys.PrivateKey, func() (*keys.PrivateKey, error), error) {
+	_, env := os.LookupEnv(keys.EnvPassword)
+	_, cosignEnv := os.LookupEnv(keys.EnvCosignPassword)
+	if *k.key == "" || (*k.passwordFile == "" && !env && !cosignEnv) {
+		key, err := k.load()
+		return key, nil, err
+	}
+	return nil, k.load, nil
+}
+
 func (k keyFlags) load() (*keys.PrivateKey, error) {
 	if *k.key == "" {
 		return nil, usagef("--key is required")

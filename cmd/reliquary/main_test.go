@@ -96,3 +96,28 @@ func TestEveryStageIsACommand(t *testing.T) {
 		}
 	}
 }
+
+// TestDigestSHA512OptIn: the default manifest holds SHA-256 alone (the fast path); --sha512
+// adds SHA-512 to every artifact, and the gate then checks it.
+func TestDigestSHA512OptIn(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{{nil, false}, {[]string{"--sha256-only"}, false}, {[]string{"--sha512"}, true}} {
+		dir := t.TempDir()
+		testbundle.Write(t, dir, testbundle.Default())
+		if code, _, stderr := cli(t, append([]string{"digest", dir, "--version", "v1.0.0"}, tc.args...)...); code != 0 {
+			t.Fatalf("digest %v exit %d: %s", tc.args, code, stderr)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(data), `"sha512"`); got != tc.want {
+			t.Errorf("digest %v: manifest has sha512 = %v, want %v", tc.args, got, tc.want)
+		}
+		if code, out, stderr := cli(t, "verify", dir, "--digests-only", "--sha512"); code != 0 {
+			t.Errorf("verify --sha512 after digest %v: exit %d: %s %s", tc.args, code, out, stderr)
+		}
+	}
+}

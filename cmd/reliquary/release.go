@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/sentientos/reliquary/pipeline/bench"
@@ -25,6 +26,8 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 	repo := fs.String("source-repo", "", "source repository URL for the provenance (default: git remote origin)")
 	at := fs.String("time", "", "release time, RFC 3339 (default: SOURCE_DATE_EPOCH, else the commit time)")
 	force := fs.Bool("allow-not-greater-unsafe", false, "release a version not greater than the latest tag")
+	bc := addBinaryCacheFlags(fs)
+	logFile := fs.String("log-file", "", "where the detailed JSON log goes while a terminal shows the live stage list (default: OUT.log beside the bundle)")
 	bf := addReleaseBenchFlags(fs)
 	if _, err := fs.parse(args, 0); err != nil {
 		return err
@@ -32,7 +35,11 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 	if *ver == "" {
 		return usagef("--version is required")
 	}
-	key, err := kf.load()
+	key, loadKey, err := kf.loadLater()
+	if err != nil {
+		return err
+	}
+	lr, err := startLive(cli, fs, releaseStageNames(), orDefault(*logFile, filepath.Clean(*out)+".log"))
 	if err != nil {
 		return err
 	}
@@ -42,6 +49,9 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 	}
 	if *force {
 		opts = append(opts, release.AllowVersionNotGreaterUnsafe())
+	}
+	if dir := bc.dir(cli); dir != "" {
+		opts = append(opts, release.WithBinaryCache(dir))
 	}
 	if bo, err := bf.option(); err != nil {
 		return err
@@ -58,13 +68,16 @@ func runRelease(ctx context.Context, cli *cliEnv, args []string) error {
 		}
 		opts = append(opts, release.WithTime(t))
 	}
-	res, err := release.Run(ctx, release.Input{Source: *src, Out: *out, Version: *ver, Key: key, KeyName: kf.name(), Platforms: platforms}, opts...)
+	res, err := release.Run(ctx, release.Input{Source: *src, Out: *out, Version: *ver, Key: key, LoadKey: loadKey, KeyName: kf.name(), Platforms: platforms}, opts...)
 	if err != nil {
+		lr.end("release failed")
 		if errors.Is(err, release.ErrGate) || errors.Is(err, freeze.ErrNotFrozen) {
 			return gateFailed(err)
 		}
 		return usageError(err)
 	}
+	lr.end(fmt.Sprintf("released %s %s into %s: %d artifacts", res.Manifest.Project, res.Manifest.Version, res.Dir, len(res.Manifest.Artifacts)),
+		fmt.Sprintf("verify with the public key you publish (its fingerprint is in the notes): reliquary verify %s --key %s.pub", res.Dir, kf.name()))
 	res.Report.WriteText(cli.stdout)
 	fmt.Fprintf(cli.stdout, "released %s %s into %s (%d artifacts)\n", res.Manifest.Project, res.Manifest.Version, res.Dir, len(res.Manifest.Artifacts))
 	return nil

@@ -23,8 +23,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sentientos/reliquary/pipeline/artifact"
@@ -145,14 +147,8 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 	if in.ImageVersion == "" {
 		in.ImageVersion = in.Manifest.Version
 	}
-	r := &Report{Findings: []Finding{}}
-	for _, a := range in.Manifest.Artifacts {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		auditArtifact(r, in, a)
-	}
-	if err := scanBundle(ctx, r, in.Dir); err != nil {
+	r, err := scanAll(ctx, in)
+	if err != nil {
 		return nil, err
 	}
 	checkBuild(r, in.Build)
@@ -168,6 +164,46 @@ func Run(ctx context.Context, in Input) (*Report, error) {
 		}
 	}
 	r.sort()
+	return r, nil
+}
+
+// scanAll runs the scans that read files, the artifacts' and the bundle's, in parallel (at
+// most GOMAXPROCS at a time: each decompresses an archive or hashes files), each into its own
+// report, and merges them in a fixed order (the artifacts in manifest order, then the
+// bundle's), so the report is the same as one scan after another would give.
+func scanAll(ctx context.Context, in Input) (*Report, error) {
+	arts := in.Manifest.Artifacts
+	parts := make([]*Report, len(arts)+1)
+	var bundleErr error
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i := range parts {
+		parts[i] = &Report{}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			switch {
+			case ctx.Err() != nil:
+			case i < len(arts):
+				auditArtifact(parts[i], in, arts[i])
+			default:
+				bundleErr = scanBundle(ctx, parts[i], in.Dir)
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if bundleErr != nil {
+		return nil, bundleErr
+	}
+	r := &Report{Findings: []Finding{}}
+	for _, p := range parts {
+		r.Findings = append(r.Findings, p.Findings...)
+		r.Checked = append(r.Checked, p.Checked...)
+		r.Images = append(r.Images, p.Images...)
+	}
 	return r, nil
 }
 

@@ -26,6 +26,10 @@ type SummaryInput struct {
 	Dependencies     string // sha256: digest of deps.lock.json's dependency set
 	Gates            []Gate // verification results known when the summary is written
 	Audit            *Report
+
+	// CachedBinaries are the binaries the build reused from its binary cache instead of
+	// linking them ("os/arch name"); nil: every binary was linked by this run.
+	CachedBinaries []string
 }
 
 // Gate is one verification result to report.
@@ -145,6 +149,9 @@ func writeToolchain(b *strings.Builder, in SummaryInput) {
 	b.WriteString("\n")
 	if in.Dependencies != "" {
 		fmt.Fprintf(b, "- Frozen dependency set (%s): %s\n", code(bundle.DepsLockFile), code(in.Dependencies))
+	}
+	if len(in.CachedBinaries) > 0 {
+		fmt.Fprintf(b, "- Binaries from the binary cache (linked by an earlier build with the same source tree, lock, toolchain, platform, flags and environment): %s\n", text(strings.Join(in.CachedBinaries, ", ")))
 	}
 	if len(in.BaseImages) == 0 {
 		b.WriteString("- Base images: none recorded (images built on scratch; the host ran the build)\n")

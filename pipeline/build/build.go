@@ -74,6 +74,7 @@ type settings struct {
 	parallel                 int
 	lock                     *freeze.Lock
 	log                      *slog.Logger
+	binCache                 string
 }
 
 // WithGo builds with the given go binary instead of the one on PATH.
@@ -127,6 +128,13 @@ func WithParallelism(n int) Option {
 // module cache must hash to the lock's sum.
 func WithLock(l *freeze.Lock) Option { return func(s *settings) error { s.lock = l; return nil } }
 
+// WithBinaryCache reuses binaries linked by an earlier build with the same CacheKey from
+// dir, and stores the ones it links there (DefaultBinaryCache is the usual place). A
+// reproducibility check or a replay must not use it: they exist to link again.
+func WithBinaryCache(dir string) Option {
+	return func(s *settings) (err error) { s.binCache, err = filepath.Abs(dir); return err }
+}
+
 // WithLogger logs progress to l.
 func WithLogger(l *slog.Logger) Option { return func(s *settings) error { s.log = l; return nil } }
 
@@ -147,6 +155,9 @@ type Output struct {
 	Image      *image.Output `json:"image,omitempty"`
 	Skipped    []Skip        `json:"skipped,omitempty"`
 	SBOMs      []SBOM        `json:"sboms,omitempty"` // one per binary, under OutDir/sboms/ (not artifacts)
+	// Cached lists the binaries reused from the binary cache instead of linked, as
+	// "os/arch name", sorted.
+	Cached []string `json:"cached,omitempty"`
 	// OutDir is the bundle root the artifact paths are relative to.
 	OutDir string `json:"-"`
 }

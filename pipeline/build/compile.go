@@ -95,8 +95,11 @@ func batches(targets []Target) [][]Target {
 
 // compileAll runs the builds, at most r.s.parallel at a time. The first failure cancels the
 // builds not yet finished; every real failure is reported.
-func (r *runner) compileAll(ctx context.Context, targets []Target) ([]built, error) {
-	js := r.jobs(targets)
+func (r *runner) compileAll(ctx context.Context, js []job, rd *readiness) error {
+	keys, err := r.cacheKeys(js)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sem := make(chan struct{}, r.s.parallel)
@@ -113,25 +116,24 @@ func (r *runner) compileAll(ctx context.Context, targets []Target) ([]built, err
 				return
 			}
 			defer func() { <-sem }()
-			if errs[i] = r.compile(ctx, js[i]); errs[i] != nil {
+			if errs[i] = r.compileCached(ctx, js[i], keys[i]); errs[i] != nil {
 				cancel()
+				return
 			}
+			rd.done(js[i])
 		}(i)
 	}
 	wg.Wait()
 	if err := firstErrors(ctx, errs); err != nil {
-		return nil, err
+		return err
 	}
-	var out []built
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sort.Strings(r.out.Cached)
 	for _, j := range js {
 		r.out.Commands = append(r.out.Commands, j.cmd)
-		for _, t := range j.targets {
-			out = append(out, built{platform: j.platform, target: t,
-				path: filepath.Join(j.outDir, defaultName(t.ImportPath)+j.platform.exe()),
-				name: t.Binary + j.platform.exe()})
-		}
 	}
-	return out, nil
+	return nil
 }
 
 // firstErrors joins the failures that are not cancellations caused by another failure.
@@ -158,6 +160,37 @@ func hasAny(errs []error) bool {
 		}
 	}
 	return false
+}
+
+// compileCached takes the job's binaries from the binary cache when they are there, and
+// otherwise compiles them and stores them. A cache that cannot be read or written is
+// logged and the build goes on: the cache only saves time.
+func (r *runner) compileCached(ctx context.Context, j job, key string) error {
+	if key == "" {
+		return r.compile(ctx, j)
+	}
+	c := binCache{dir: r.s.binCache}
+	hit, err := c.get(key, j.outDir, j.names())
+	if err != nil {
+		r.s.log.Warn("build: binary cache entry unusable, linking again", "platform", j.platform.String(), "err", err)
+		c.drop(key) // so that the fresh link replaces it
+	}
+	if hit {
+		r.mu.Lock()
+		for _, t := range j.targets {
+			r.out.Cached = append(r.out.Cached, j.platform.String()+" "+t.Binary+j.platform.exe())
+		}
+		r.mu.Unlock()
+		r.s.log.Info("build: from the binary cache", "platform", j.platform.String(), "binaries", len(j.targets), "key", key)
+		return nil
+	}
+	if err := r.compile(ctx, j); err != nil {
+		return err
+	}
+	if err := c.put(key, j.outDir, j.names()); err != nil {
+		r.s.log.Warn("build: binary cache not written", "platform", j.platform.String(), "err", err)
+	}
+	return nil
 }
 
 // compile runs one go build in the source directory.

@@ -22,9 +22,10 @@ import (
 	"github.com/sentientos/reliquary/pipeline/image"
 )
 
-// pack writes the archives, the image and the docs bundle, in parallel. On failure it
-// removes what it wrote, so a failed build leaves no artifact behind.
-func (r *runner) pack(ctx context.Context, bins []built) (err error) {
+// pack writes the archives, the image and the docs bundle, in parallel, each as soon as
+// the binaries it packs are there (rd). On failure it removes what it wrote, so a failed
+// build leaves no artifact behind.
+func (r *runner) pack(ctx context.Context, bins []built, rd *readiness) (err error) {
 	defer func() {
 		if err != nil {
 			r.removeOutputs()
@@ -34,12 +35,16 @@ func (r *runner) pack(ctx context.Context, bins []built) (err error) {
 	if err != nil {
 		return fmt.Errorf("build: archive files: %w", err)
 	}
-	var tasks []func() error
+	tasks := []packTask{{run: r.writeDocs}}
+	var linux []Platform
 	for _, p := range r.platforms {
-		tasks = append(tasks, func() error { return r.writeArchive(p, bins, extra) })
+		tasks = append(tasks, packTask{after: []Platform{p}, run: func() error { return r.writeArchive(p, bins, extra) }})
+		if p.OS == "linux" {
+			linux = append(linux, p)
+		}
 	}
-	tasks = append(tasks, func() error { return r.writeImage(ctx, bins) }, r.writeDocs)
-	return r.inParallel(ctx, tasks)
+	tasks = append(tasks, packTask{after: linux, run: func() error { return r.writeImage(ctx, bins) }})
+	return r.inParallel(ctx, rd, tasks)
 }
 
 // removeOutputs removes the artifacts and SBOMs written so far, after a failure.
@@ -53,9 +58,15 @@ func (r *runner) removeOutputs() {
 	r.out.Artifacts, r.out.SBOMs = nil, nil
 }
 
-// inParallel runs the packaging tasks, at most r.s.parallel at a time (compression is the
-// cost), and reports every failure.
-func (r *runner) inParallel(ctx context.Context, tasks []func() error) error {
+// packTask is one packaging task and the platforms whose binaries it needs.
+type packTask struct {
+	after []Platform
+	run   func() error
+}
+
+// inParallel runs the packaging tasks, each once its binaries are there and at most
+// r.s.parallel at a time (compression is the cost), and reports every failure.
+func (r *runner) inParallel(ctx context.Context, rd *readiness, tasks []packTask) error {
 	sem := make(chan struct{}, r.s.parallel)
 	errs := make([]error, len(tasks))
 	var wg sync.WaitGroup
@@ -63,10 +74,13 @@ func (r *runner) inParallel(ctx context.Context, tasks []func() error) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if errs[i] = rd.wait(ctx, task.after...); errs[i] != nil {
+				return
+			}
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			if errs[i] = ctx.Err(); errs[i] == nil {
-				errs[i] = task()
+				errs[i] = task.run()
 			}
 		}()
 	}

@@ -202,11 +202,8 @@ func (r *runner) run(ctx context.Context) (*Output, error) {
 	}
 	r.s.log.Info("build: compiling", "project", r.project, "version", r.version,
 		"platforms", strings.Join(r.out.Platforms, ","), "binaries", len(targets), "parallel", r.s.parallel)
-	bins, err := r.compileAll(ctx, targets)
+	bins, err := r.compileAndPack(ctx, targets)
 	if err != nil {
-		return nil, err
-	}
-	if err := r.pack(ctx, bins); err != nil {
 		return nil, err
 	}
 	if err := r.writeSBOMs(bins); err != nil {

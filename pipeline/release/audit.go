@@ -54,17 +54,28 @@ func Audit(ctx context.Context, in AuditInput) (*audit.Report, error) {
 	}
 	ain := audit.Input{Dir: in.Dir, Manifest: in.Manifest, CommitTime: in.Time, DaggerModule: module}
 	var toolchain, detail string
+	var cached []string
 	if in.Build != nil {
+		cached = in.Build.Cached
 		ain.Build = BuildRecords(in.Build)
 		toolchain, detail = in.Build.Toolchain.Version, in.Build.Toolchain.GoVersion
 	}
+	// The audit's scans and the gate read the same files and do not depend on each other:
+	// they run side by side.
+	var gate *verify.Report
+	var gateErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		gate, gateErr = verify.Run(ctx, in.Dir, verify.WithKeys(in.Key))
+	}()
 	rep, err := audit.Run(ctx, ain)
+	<-done
 	if err != nil {
 		return nil, err
 	}
-	gate, err := verify.Run(ctx, in.Dir, verify.WithKeys(in.Key))
-	if err != nil {
-		return nil, err
+	if gateErr != nil {
+		return nil, gateErr
 	}
 	m := in.Manifest
 	if toolchain == "" {
@@ -75,7 +86,7 @@ func Audit(ctx context.Context, in AuditInput) (*audit.Report, error) {
 		Project: m.Project, Version: m.Version, Source: m.Source, Time: in.Time,
 		Trail: in.Trail, Current: "audit", After: StagesAfterSummary,
 		Toolchain: toolchain, ToolchainDetail: detail,
-		BaseImages: m.BaseImages, Dependencies: m.Dependencies,
+		BaseImages: m.BaseImages, Dependencies: m.Dependencies, CachedBinaries: cached,
 		Gates: []audit.Gate{g}, Audit: rep,
 	})
 	if err := bundle.WriteFile(in.Dir, bundle.AuditSummaryFile, md); err != nil {

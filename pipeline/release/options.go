@@ -20,6 +20,7 @@ type settings struct {
 	toolchain    string
 	modCache     string
 	goCache      string
+	binCache     string
 	goBin        string
 	repository   string
 	ref          string
@@ -68,6 +69,13 @@ func WithModCache(dir string) Option { return func(s *settings) error { s.modCac
 
 // WithGoCache sets the build cache directory.
 func WithGoCache(dir string) Option { return func(s *settings) error { s.goCache = dir; return nil } }
+
+// WithBinaryCache reuses binaries an earlier release linked from the same inputs
+// (build.WithBinaryCache), and stores new ones in dir. The reproducibility check never
+// reads it: with WithReproducibilityCheck both builds link.
+func WithBinaryCache(dir string) Option {
+	return func(s *settings) error { s.binCache = dir; return nil }
+}
 
 // WithGo uses the given go binary instead of the one on PATH.
 func WithGo(path string) Option { return func(s *settings) error { s.goBin = path; return nil } }

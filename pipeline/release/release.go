@@ -48,6 +48,10 @@ type Input struct {
 	// InvocationID identifies the run in the provenance (default: derived from the
 	// source commit and version, so that the same release gives the same bytes).
 	InvocationID string
+	// LoadKey, when Key is nil, loads the release key in the background while the stages
+	// before signing run (an encrypted key's scrypt takes about half a second); the run
+	// waits for it after the build and fails with its error.
+	LoadKey func() (*keys.PrivateKey, error)
 }
 
 // Result is what a release produced.
@@ -74,6 +78,7 @@ func Run(ctx context.Context, in Input, opts ...Option) (*Result, error) {
 		return nil, err
 	}
 	r := &run{in: in, s: s, stage: stage, trail: trail.New(s.log)}
+	r.startKey()
 	res, err := r.all(ctx)
 	if err != nil {
 		os.RemoveAll(stage)
@@ -93,7 +98,7 @@ func checkInput(in *Input) error {
 		return fmt.Errorf("%w: no source directory", ErrRelease)
 	case in.Out == "":
 		return fmt.Errorf("%w: no output directory", ErrRelease)
-	case in.Key == nil:
+	case in.Key == nil && in.LoadKey == nil:
 		return fmt.Errorf("%w: no signing key", ErrRelease)
 	}
 	if in.KeyName == "" {
@@ -152,6 +157,38 @@ type run struct {
 	s     *settings
 	stage string
 	trail *trail.Trail
+	key   chan keyResult // the key loading in the background; nil once in.Key is set
+}
+
+type keyResult struct {
+	key *keys.PrivateKey
+	err error
+}
+
+// startKey starts loading the key when the input gives a loader instead of a key.
+func (r *run) startKey() {
+	if r.in.Key != nil {
+		return
+	}
+	r.key = make(chan keyResult, 1)
+	go func() {
+		k, err := r.in.LoadKey()
+		r.key <- keyResult{k, err}
+	}()
+}
+
+// awaitKey waits for the key started by startKey; every stage after it may use r.in.Key.
+func (r *run) awaitKey() error {
+	if r.key == nil {
+		return nil
+	}
+	res := <-r.key
+	r.key = nil
+	if res.err != nil {
+		return fmt.Errorf("%w: %w", ErrRelease, res.err)
+	}
+	r.in.Key = res.key
+	return nil
 }
 
 func (r *run) all(ctx context.Context) (*Result, error) {
@@ -166,6 +203,9 @@ func (r *run) all(ctx context.Context) (*Result, error) {
 	}
 	built, err := r.build(ctx, src, lock)
 	if err != nil {
+		return nil, err
+	}
+	if err := r.awaitKey(); err != nil {
 		return nil, err
 	}
 	res := &Result{}

@@ -19,7 +19,7 @@ import (
 )
 
 // project copies a test project into a fresh git repository with one commit.
-func project(t *testing.T, name string) string {
+func project(t testing.TB, name string) string {
 	t.Helper()
 	dir := buildtest.Project(t, name)
 	repo := gittest.NewIn(t, dir)
@@ -28,7 +28,7 @@ func project(t *testing.T, name string) string {
 	return dir
 }
 
-func key(t *testing.T) *keys.PrivateKey {
+func key(t testing.TB) *keys.PrivateKey {
 	t.Helper()
 	k, err := keys.Generate()
 	if err != nil {

@@ -51,7 +51,11 @@ func (r *run) build(ctx context.Context, src *SourceInfo, lock *freeze.Lock) (*b
 	var out *build.Output
 	err := r.trail.Run(ctx, "build", func(ctx context.Context) (trail.Step, error) {
 		var err error
-		out, err = build.Run(ctx, r.buildInput(src, r.stage), r.buildOptions(src, lock, r.s.goCache)...)
+		opts := r.buildOptions(src, lock, r.s.goCache)
+		if r.s.binCache != "" && !r.s.reproduce {
+			opts = append(opts, build.WithBinaryCache(r.s.binCache))
+		}
+		out, err = build.Run(ctx, r.buildInput(src, r.stage), opts...)
 		if err != nil {
 			return trail.Step{}, err
 		}
@@ -99,7 +103,7 @@ func (r *run) digest(ctx context.Context, src *SourceInfo, lock *freeze.Lock, bu
 			Dir: r.stage, Project: built.Project, Version: r.in.Version,
 			Source:    bundle.Source{Repository: src.Repository, Ref: src.Ref, Commit: src.Commit, TreeDigest: src.TreeDigest},
 			Toolchain: built.Toolchain.Version, BaseImages: baseImages(r.in.Images), Dependencies: lock.Digest,
-			Attestations: r.attestations(), Known: built.Artifacts, Algorithms: digest.WithSHA512,
+			Attestations: r.attestations(), Known: built.Artifacts, Algorithms: digest.SHA256Only,
 		})
 		if err != nil {
 			return trail.Step{}, err
