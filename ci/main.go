@@ -47,6 +47,8 @@ type Reliquary struct {
 	ModuleCache *dagger.CacheVolume // +private
 	// Go build cache for the project's builds.
 	BuildCache *dagger.CacheVolume // +private
+	// Binary cache: linked binaries by everything they depend on, reused by build only.
+	BinaryCache *dagger.CacheVolume // +private
 }
 
 // New configures the toolchain every stage uses.
@@ -78,6 +80,11 @@ func New(
 	// forces a rebuild from scratch.
 	// +optional
 	buildCache *dagger.CacheVolume,
+	// Binary cache (default: a shared volume): a binary whose every input (tree, lock,
+	// toolchain, platform, flags, environment) is unchanged is copied, not linked again.
+	// Reproduce and replay never read it.
+	// +optional
+	binaryCache *dagger.CacheVolume,
 ) *Reliquary {
 	if goImage == "" {
 		goImage = defaultGoImage
@@ -91,6 +98,9 @@ func New(
 	if buildCache == nil {
 		buildCache = dag.CacheVolume("reliquary-go-build")
 	}
+	if binaryCache == nil {
+		binaryCache = dag.CacheVolume("reliquary-bin")
+	}
 	return &Reliquary{
 		Tool:                tool,
 		GoImage:             goImage,
@@ -99,6 +109,7 @@ func New(
 		RuntimeImageTarball: runtimeImageTarball,
 		ModuleCache:         moduleCache,
 		BuildCache:          buildCache,
+		BinaryCache:         binaryCache,
 	}
 }
 

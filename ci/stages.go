@@ -179,8 +179,9 @@ func (f *Frozen) Build(
 	p := f.Project
 	args := buildArgs(p, platforms, imageBase)
 	c := withBuildInputs(p.Tools.goStage(f.Images, p.Tree), imageBase).
+		WithMountedCache(binCachePath, p.Tools.BinaryCache).
 		WithMountedDirectory(workPath, f.Work).WithMountedDirectory(recordsPath, f.Records)
-	c, err := run(ctx, c, append([]string{"build", srcPath, "--out", workPath,
+	c, err := run(ctx, c, append([]string{"build", srcPath, "--out", workPath, "--binary-cache", binCachePath,
 		"--record", path.Join(recordsPath, "build.json"), "--report", path.Join(recordsPath, buildReport)}, args...)...)
 	if err != nil {
 		return nil, err
@@ -312,8 +313,8 @@ type Digested struct {
 
 // Digest writes the immutability manifest (manifest.json) and SHA256SUMS.
 //
-// It hashes every file of the release (SHA-256 and SHA-512), recording the source, the
-// base images and the attestations the gate will require.
+// It hashes every file of the release (SHA-256, as the local runner does), recording the
+// source, the base images and the attestations the gate will require.
 func (b *Built) Digest(ctx context.Context) (*Digested, error) {
 	f := b.Frozen
 	p := f.Project

@@ -28,6 +28,8 @@ const (
 	imageBasePath = "/image-base.oci.tar"
 	modCache      = "/cache/go-mod"
 	buildCache    = "/cache/go-build"
+	// binCachePath holds the binary cache; only the build stage mounts it.
+	binCachePath = "/cache/bin"
 	// stageUser runs every stage that holds a secret; secrets are mounted readable by it alone.
 	stageUser = "65532:65532"
 	// secretMode is 0400: the stage's user may read the secret, nobody may write it.
