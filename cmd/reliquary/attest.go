@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sentientos/reliquary/internal/strictjson"
 	"github.com/sentientos/reliquary/pipeline/attest"
 	"github.com/sentientos/reliquary/pipeline/build"
 	"github.com/sentientos/reliquary/pipeline/bundle"
@@ -291,13 +290,6 @@ func (af attestFlags) comparison() (*build.Comparison, error) {
 	if *af.reproduction == "" {
 		return nil, nil
 	}
-	data, err := readLimited(*af.reproduction, maxBuildReport)
-	if err != nil {
-		return nil, usageError(err)
-	}
 	cmp := &build.Comparison{}
-	if err := strictjson.Decode(data, maxBuildReport, cmp); err != nil {
-		return nil, usageError(fmt.Errorf("--reproduction %s: %w", *af.reproduction, err))
-	}
-	return cmp, nil
+	return cmp, readJSONFile(*af.reproduction, cmp)
 }

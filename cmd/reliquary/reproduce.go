@@ -57,13 +57,20 @@ func runReproduce(ctx context.Context, cli *cliEnv, args []string) error {
 
 // readBuildReport reads a build's report, 'reliquary build --report FILE'.
 func readBuildReport(path string) (*build.Output, error) {
+	out := &build.Output{}
+	return out, readJSONFile(path, out)
+}
+
+// readJSONFile decodes the record file at path strictly into v (a report or comparison a
+// stage left for a later one), at most maxBuildReport bytes; errors are usage errors naming
+// the file.
+func readJSONFile(path string, v any) error {
 	data, err := readLimited(path, maxBuildReport)
 	if err != nil {
-		return nil, usageError(err)
+		return usageError(err)
 	}
-	out := &build.Output{}
-	if err := strictjson.Decode(data, maxBuildReport, out); err != nil {
-		return nil, usageError(fmt.Errorf("%s: %w", path, err))
+	if err := strictjson.Decode(data, maxBuildReport, v); err != nil {
+		return usageError(fmt.Errorf("%s: %w", path, err))
 	}
-	return out, nil
+	return nil
 }

@@ -7,24 +7,15 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/sentientos/reliquary/internal/interoptest"
 )
 
 // CosignBinary finds stock cosign v3 ($RELIQUARY_COSIGN, then PATH). Without it the test
 // skips, or fails when RELIQUARY_REQUIRE_INTEROP=1 (CI).
 func CosignBinary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("RELIQUARY_COSIGN"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("cosign"); err == nil {
-		return p
-	}
-	const missing = "cosign not found: set RELIQUARY_COSIGN or install github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3 (CI does)"
-	if os.Getenv("RELIQUARY_REQUIRE_INTEROP") == "1" {
-		t.Fatal(missing)
-	}
-	t.Skip(missing)
-	return ""
+	return interoptest.Cosign(t)
 }
 
 // Cosign runs stock cosign with an empty HOME and every proxied request sent to a closed

@@ -3,12 +3,11 @@ package sbomtest
 
 import (
 	"bytes"
-	"os"
-	"os/exec"
 	"testing"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
+	"github.com/sentientos/reliquary/internal/interoptest"
 	"github.com/sentientos/reliquary/pipeline/sbom"
 )
 
@@ -34,16 +33,5 @@ func Edit(t testing.TB, data []byte, f func(*cdx.BOM)) []byte {
 // test is skipped, or fails when RELIQUARY_REQUIRE_INTEROP=1 (CI sets it).
 func Cosign(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("RELIQUARY_COSIGN"); p != "" {
-		return p
-	}
-	if p, err := exec.LookPath("cosign"); err == nil {
-		return p
-	}
-	const missing = "cosign not found (set RELIQUARY_COSIGN or put cosign on PATH); CI installs it"
-	if os.Getenv("RELIQUARY_REQUIRE_INTEROP") == "1" {
-		t.Fatal(missing)
-	}
-	t.Skip(missing)
-	return ""
+	return interoptest.Cosign(t)
 }
