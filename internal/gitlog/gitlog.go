@@ -28,6 +28,11 @@ const MaxOutput = 256 << 20
 // ErrNotRepository is returned by Open when dir is not inside a git work tree or repository.
 var ErrNotRepository = errors.New("not a git repository")
 
+// ErrMissingAlternates is returned by Open when the repository borrows objects from another
+// one (a clone made with --shared or --reference) that is not there, as in a container that
+// was given the checkout only.
+var ErrMissingAlternates = errors.New("the repository borrows objects from a repository that is not there")
+
 // ErrOutputTooLarge is returned when a git command prints more than MaxOutput bytes.
 var ErrOutputTooLarge = errors.New("git output too large")
 
@@ -66,7 +71,43 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Repo, error) {
 	if _, err := r.run(ctx, "rev-parse", "--git-dir"); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotRepository, err)
 	}
+	if err := r.checkAlternates(ctx); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// checkAlternates fails, saying how to fix it, when .git/objects/info/alternates names an
+// object directory that does not exist: git's own message ("unable to normalize alternate
+// object path") does not say that the checkout is the problem or what to do.
+func (r *Repo) checkAlternates(ctx context.Context) error {
+	out, err := r.run(ctx, "rev-parse", "--path-format=absolute", "--git-path", "objects/info/alternates")
+	if err != nil {
+		return nil // an old git without --path-format: let the commands report
+	}
+	file := strings.TrimSpace(string(out))
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil // no alternates: the usual case
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		alt := strings.TrimSpace(line)
+		if alt == "" || strings.HasPrefix(alt, "#") {
+			continue
+		}
+		if !filepath.IsAbs(alt) {
+			alt = filepath.Join(filepath.Dir(filepath.Dir(file)), alt) // relative to objects/
+		}
+		if _, err := os.Stat(alt); err != nil {
+			shown := file // as the user types it in the checkout, which may be mounted elsewhere here
+			if rel, err := filepath.Rel(r.dir, file); err == nil && filepath.IsLocal(rel) {
+				shown = rel
+			}
+			return fmt.Errorf("gitlog: %s: %w: %s lists %s. In the checkout, make the clone self-contained (git repack -a -d && rm %s) or clone without --shared/--reference",
+				r.dir, ErrMissingAlternates, shown, alt, shown)
+		}
+	}
+	return nil
 }
 
 // Dir is the repository directory Open was given, made absolute.

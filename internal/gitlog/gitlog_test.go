@@ -263,3 +263,30 @@ func TestOtherOwner(t *testing.T) {
 		t.Fatalf("Resolve(HEAD) in a repository of another owner = %q, %v; want %s", got, err, want)
 	}
 }
+
+// TestMissingAlternates checks that a clone borrowing objects from a repository that is not
+// there (git clone --shared, then the checkout alone is copied, as into a container) gets a
+// message that says so and how to fix it, while the same clone beside its source works.
+func TestMissingAlternates(t *testing.T) {
+	ctx := context.Background()
+	g := gittest.New(t)
+	g.Commit("feat: x")
+	src := filepath.Join(t.TempDir(), "src")
+	if err := os.Rename(g.Dir, src); err != nil {
+		t.Fatal(err)
+	}
+	clone := filepath.Join(t.TempDir(), "clone")
+	if out, err := exec.Command("git", "clone", "-q", "--shared", src, clone).CombinedOutput(); err != nil {
+		t.Fatalf("git clone --shared: %v\n%s", err, out)
+	}
+	if _, err := open(t, clone).Resolve(ctx, "HEAD"); err != nil {
+		t.Fatalf("a shared clone beside its source: %v", err)
+	}
+	if err := os.RemoveAll(src); err != nil {
+		t.Fatal(err)
+	}
+	_, err := gitlog.Open(ctx, clone)
+	if !errors.Is(err, gitlog.ErrMissingAlternates) || !strings.Contains(err.Error(), "git repack -a -d") || !strings.Contains(err.Error(), src) {
+		t.Fatalf("Open(clone whose source is gone) = %v, want ErrMissingAlternates naming %s and the fix", err, src)
+	}
+}
