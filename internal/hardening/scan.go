@@ -2,9 +2,7 @@ package hardening
 
 import (
 	"archive/tar"
-	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/sentientos/reliquary/internal/inflate"
 )
 
 // Limits that keep a scan bounded whatever it is given (a zip bomb stays a small read).
@@ -157,7 +157,7 @@ func (w *walk) scan(where string, data []byte, depth int) {
 	}
 	switch {
 	case bytes.HasPrefix(data, []byte{0x1f, 0x8b}):
-		if zr, err := gzip.NewReader(bytes.NewReader(data)); err == nil {
+		if zr, err := inflate.Gzip(bytes.NewReader(data)); err == nil {
 			if inner, ok := w.read(zr); ok {
 				w.scan(where+"!gunzip", inner, depth+1)
 			}
@@ -200,7 +200,7 @@ func (w *walk) tar(where string, data []byte, depth int) {
 }
 
 func (w *walk) zip(where string, data []byte, depth int) {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	zr, err := inflate.Zip(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return
 	}

@@ -2,13 +2,13 @@ package archive
 
 import (
 	"archive/tar"
-	"archive/zip"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/sentientos/reliquary/internal/inflate"
 )
 
 // ErrNoMember says the archive has no regular file of that name.
@@ -39,7 +39,7 @@ func zipMemberData(f *os.File, member string, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	zr, err := zip.NewReader(f, fi.Size())
+	zr, err := inflate.Zip(f, fi.Size())
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func zipMemberData(f *os.File, member string, max int64) ([]byte, error) {
 }
 
 func tarGzMemberData(r io.Reader, member string, max int64) ([]byte, error) {
-	zr, err := gzip.NewReader(r)
+	zr, err := inflate.Gzip(r)
 	if err != nil {
 		return nil, err
 	}

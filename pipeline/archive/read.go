@@ -3,7 +3,6 @@ package archive
 import (
 	"archive/tar"
 	"archive/zip"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -13,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/sentientos/reliquary/internal/inflate"
 )
 
 // Limits bounding what the readers accept, checked before content is trusted.
@@ -100,7 +101,7 @@ func List(name string) ([]Member, error) {
 
 // ListTarGz reads the members of a gzip-compressed tar stream.
 func ListTarGz(r io.Reader) ([]Member, error) {
-	zr, err := gzip.NewReader(r)
+	zr, err := inflate.Gzip(r)
 	if err != nil {
 		return nil, fmt.Errorf("archive: gzip: %w", err)
 	}
@@ -143,7 +144,7 @@ func ListTar(r io.Reader) ([]Member, error) {
 
 // ListZip reads the members of a zip archive.
 func ListZip(r io.ReaderAt, size int64) ([]Member, error) {
-	zr, err := zip.NewReader(r, size)
+	zr, err := inflate.Zip(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("archive: zip: %w", err)
 	}

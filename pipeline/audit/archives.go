@@ -2,14 +2,14 @@ package audit
 
 import (
 	"archive/tar"
-	"archive/zip"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/sentientos/reliquary/internal/inflate"
 
 	"github.com/sentientos/reliquary/internal/safepath"
 	"github.com/sentientos/reliquary/pipeline/archive"
@@ -100,7 +100,7 @@ func scanArchive(r *Report, path, name string) error {
 	case strings.HasSuffix(lower, ".tar"):
 		return scanTar(r, f, name, b)
 	}
-	zr, err := gzip.NewReader(f)
+	zr, err := inflate.Gzip(f)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func scanTar(r *Report, rd io.Reader, name string, b *budget) error {
 }
 
 func scanZip(r *Report, ra io.ReaderAt, size int64, name string, b *budget) error {
-	zr, err := zip.NewReader(ra, size)
+	zr, err := inflate.Zip(ra, size)
 	if err != nil {
 		return err
 	}

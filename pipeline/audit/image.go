@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sentientos/reliquary/internal/inflate"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
@@ -210,7 +212,7 @@ func checkLabels(r *Report, subject string, cf *v1.ConfigFile, want imageWant) {
 func auditLayers(r *Report, subject string, layers []v1.Layer) error {
 	budget := &budget{bytes: MaxImageSize, entries: MaxImageEntries}
 	for i, l := range layers {
-		rc, err := l.Uncompressed()
+		rc, err := inflate.Layer(l)
 		if err != nil {
 			return fmt.Errorf("layer %d: %w", i+1, err)
 		}

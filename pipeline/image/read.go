@@ -7,6 +7,8 @@ import (
 	"path"
 	"strings"
 
+	"github.com/sentientos/reliquary/internal/inflate"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/sentientos/reliquary/pipeline/archive"
@@ -49,7 +51,7 @@ func ReadBinary(tarball, platform, name string, max int64) ([]byte, error) {
 var errNotInLayer = errors.New("not in the layer")
 
 func layerFile(l v1.Layer, member string, max int64) ([]byte, error) {
-	rc, err := l.Uncompressed()
+	rc, err := inflate.Layer(l)
 	if err != nil {
 		return nil, err
 	}
