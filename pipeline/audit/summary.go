@@ -30,6 +30,9 @@ type SummaryInput struct {
 	// CachedBinaries are the binaries the build reused from its binary cache instead of
 	// linking them ("os/arch name"); nil: every binary was linked by this run.
 	CachedBinaries []string
+	// CachedArtifacts are the archives and image the build copied from its pack cache
+	// instead of writing them again; nil: every one was written by this run.
+	CachedArtifacts []string
 }
 
 // Gate is one verification result to report.
@@ -152,6 +155,9 @@ func writeToolchain(b *strings.Builder, in SummaryInput) {
 	}
 	if len(in.CachedBinaries) > 0 {
 		fmt.Fprintf(b, "- Binaries from the binary cache (linked by an earlier build with the same source tree, lock, toolchain, platform, flags and environment): %s\n", text(strings.Join(in.CachedBinaries, ", ")))
+	}
+	if len(in.CachedArtifacts) > 0 {
+		fmt.Fprintf(b, "- Artifacts from the pack cache (written by an earlier run of the same reliquary executable from the same binaries, files, times and labels): %s\n", text(strings.Join(in.CachedArtifacts, ", ")))
 	}
 	if len(in.BaseImages) == 0 {
 		b.WriteString("- Base images: none recorded (images built on scratch; the host ran the build)\n")

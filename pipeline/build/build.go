@@ -158,6 +158,9 @@ type Output struct {
 	// Cached lists the binaries reused from the binary cache instead of linked, as
 	// "os/arch name", sorted.
 	Cached []string `json:"cached,omitempty"`
+	// CachedArtifacts lists the archives and image copied from the pack cache instead of
+	// written (compressed) again, by file name, sorted.
+	CachedArtifacts []string `json:"cachedArtifacts,omitempty"`
 	// OutDir is the bundle root the artifact paths are relative to.
 	OutDir string `json:"-"`
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/sentientos/reliquary/pipeline/digest"
@@ -72,10 +73,18 @@ const cacheSums = "SHA256SUMS"
 // get copies the entry's binaries into dst. It reports false on a miss; an unusable entry
 // is a miss, with the reason in err for the log, and leaves none of its files in dst.
 func (c binCache) get(key, dst string, names []string) (hit bool, err error) {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return false, err
+	}
+	return c.getPaths(key, under(dst, names))
+}
+
+// getPaths copies the entry's files (name -> destination path) out of the cache, as get does.
+func (c binCache) getPaths(key string, files map[string]string) (hit bool, err error) {
 	defer func() {
 		if err != nil {
-			for _, n := range names {
-				os.Remove(filepath.Join(dst, n))
+			for _, p := range files {
+				os.Remove(p)
 			}
 		}
 	}()
@@ -95,11 +104,8 @@ func (c binCache) get(key, dst string, names []string) (hit bool, err error) {
 	for _, s := range list {
 		want[s.Path] = s.SHA256
 	}
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return false, err
-	}
-	for _, n := range names {
-		got, err := copyHashed(filepath.Join(entry, n), filepath.Join(dst, n))
+	for _, n := range sortedNames(files) {
+		got, err := copyHashed(filepath.Join(entry, n), files[n])
 		if err != nil {
 			return false, err
 		}
@@ -112,6 +118,11 @@ func (c binCache) get(key, dst string, names []string) (hit bool, err error) {
 
 // put stores the binaries in src under key.
 func (c binCache) put(key, src string, names []string) error {
+	return c.putPaths(key, under(src, names))
+}
+
+// putPaths stores files (name -> source path) under key.
+func (c binCache) putPaths(key string, files map[string]string) error {
 	parent := filepath.Join(c.dir, key[:2])
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
@@ -122,8 +133,8 @@ func (c binCache) put(key, src string, names []string) error {
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
 	var sums strings.Builder
-	for _, n := range names {
-		sum, err := copyHashed(filepath.Join(src, n), filepath.Join(tmp, n))
+	for _, n := range sortedNames(files) {
+		sum, err := copyHashed(files[n], filepath.Join(tmp, n))
 		if err != nil {
 			return err
 		}
@@ -137,6 +148,24 @@ func (c binCache) put(key, src string, names []string) error {
 		return nil // another build stored the same key first
 	}
 	return err
+}
+
+// under maps each name to its path in dir.
+func under(dir string, names []string) map[string]string {
+	m := make(map[string]string, len(names))
+	for _, n := range names {
+		m[n] = filepath.Join(dir, n)
+	}
+	return m
+}
+
+func sortedNames(m map[string]string) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // drop removes an entry that failed its check.

@@ -89,6 +89,24 @@ func TestBinaryCache(t *testing.T) {
 	if cmp := build.Compare(first.Tree(), second.Tree()); !cmp.OK() {
 		t.Fatalf("a cache hit gave other bytes: %+v", cmp)
 	}
+	// The archive and the image came from the pack cache, not compressed again.
+	if want := []string{"multi_v1.0.0.oci.tar", "multi_v1.0.0_linux_amd64.tar.gz"}; !reflect.DeepEqual(second.CachedArtifacts, want) || len(first.CachedArtifacts) != 0 {
+		t.Fatalf("pack cache: first build %v, second %v, want none then %v", first.CachedArtifacts, second.CachedArtifacts, want)
+	}
+	// An altered pack entry is a miss, and the artifact is written again, byte for byte.
+	packed, _ := filepath.Glob(filepath.Join(cache, "packed", "*", "*", "artifact"))
+	if len(packed) != 2 {
+		t.Fatalf("pack cache entries: %v, want 2", packed)
+	}
+	for _, e := range packed {
+		if err := os.WriteFile(e, []byte("not an archive"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	third := run(t, src, plats, build.WithBinaryCache(cache))
+	if cmp := build.Compare(first.Tree(), third.Tree()); !cmp.OK() || len(third.CachedArtifacts) != 0 {
+		t.Fatalf("altered pack entries: cached %v, differences %+v", third.CachedArtifacts, cmp)
+	}
 
 	// A changed input: a comment in a source file (a new tree digest).
 	main := filepath.Join(src, "cmd", "alpha", "main.go")
@@ -99,8 +117,12 @@ func TestBinaryCache(t *testing.T) {
 	if err := os.WriteFile(main, append(data, "// changed\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out := run(t, src, plats, build.WithBinaryCache(cache)); len(out.Cached) != 0 {
-		t.Errorf("after a source change: cached %v", out.Cached)
+	// The comment changes no binary byte (-trimpath, no build ID), so the pack cache, keyed by
+	// content, still holds their archive and image: relinked, but not compressed again.
+	if out := run(t, src, plats, build.WithBinaryCache(cache)); len(out.Cached) != 0 || len(out.CachedArtifacts) != 2 {
+		t.Errorf("after a source change: cached %v and %v", out.Cached, out.CachedArtifacts)
+	} else if cmp := build.Compare(first.Tree(), out.Tree()); !cmp.OK() {
+		t.Errorf("after a comment change: %+v", cmp)
 	}
 
 	// An altered entry: every stored alpha binary is overwritten; the next build links again.

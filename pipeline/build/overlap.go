@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"sort"
 	"sync"
 )
 
@@ -94,6 +95,7 @@ func (r *runner) compileAndPack(ctx context.Context, targets []Target) ([]built,
 		cancel()
 	}
 	perr := <-packed
+	sort.Strings(r.out.CachedArtifacts)
 	if cerr != nil && (perr == nil || !errors.Is(cerr, context.Canceled)) {
 		return nil, cerr
 	}

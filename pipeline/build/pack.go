@@ -9,8 +9,10 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sentientos/reliquary/internal/atomicfile"
 	"github.com/sentientos/reliquary/pipeline/archive"
@@ -111,9 +113,33 @@ func (r *runner) writeArchive(p Platform, bins []built, extra []archive.Entry) e
 	if p.OS == "windows" {
 		name, write = base+".zip", archive.WriteZip
 	}
-	return r.emit(name, artifact.KindArchive, p.String(), func(w io.Writer) error {
-		return write(w, entries, r.time)
+	out := filepath.Join(r.artifacts, name)
+	err = r.cachedPack(out, func() (PackKey, error) { return archiveKey(entries, r.time) }, nil, func() error {
+		return atomicfile.Write(out, 0o644, func(w io.Writer) error { return write(w, entries, r.time) })
 	})
+	if err != nil {
+		return fmt.Errorf("build: %w", err)
+	}
+	return r.record(name, artifact.KindArchive, p.String())
+}
+
+// archiveKey is an archive's pack cache key: the entries' names and modes, the time, and
+// the content of every file (inline data is a parameter).
+func archiveKey(entries []archive.Entry, t time.Time) (PackKey, error) {
+	params := struct {
+		Entries []archive.Entry `json:"entries"`
+		Time    time.Time       `json:"time"`
+	}{Time: t.UTC()}
+	var paths []string
+	for _, e := range entries {
+		if e.Path != "" {
+			paths = append(paths, e.Path)
+			e.Path = "#" + strconv.Itoa(len(paths)-1) // the content's place in Contents
+		}
+		params.Entries = append(params.Entries, e)
+	}
+	contents, err := contentKey(paths)
+	return PackKey{Params: params, Contents: contents}, err
 }
 
 // imageBinaries picks the linux binaries that go in the image and its entrypoint.
@@ -197,7 +223,11 @@ func (r *runner) writeImage(ctx context.Context, bins []built) error {
 		Revision: r.commit, Version: r.version, Base: base,
 		Out: filepath.Join(r.artifacts, name),
 	}
-	res, err := image.Build(ctx, in)
+	var res *image.Output
+	err = r.cachedPack(in.Out, func() (PackKey, error) { return imageKey(in) }, &res, func() (err error) {
+		res, err = image.Build(ctx, in)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
@@ -208,6 +238,32 @@ func (r *runner) writeImage(ctx context.Context, bins []built) error {
 	r.out.Image = res
 	r.mu.Unlock()
 	return r.record(name, artifact.KindImage, "")
+}
+
+// imageKey is the image's pack cache key: the input with each binary and the base image
+// replaced by its place in Contents.
+func imageKey(in image.Input) (PackKey, error) {
+	var paths []string
+	ref := func(p string) string {
+		paths = append(paths, p)
+		return "#" + strconv.Itoa(len(paths)-1)
+	}
+	params := in
+	params.Out = ""
+	params.Time = in.Time.UTC()
+	params.Platforms = nil
+	for _, p := range in.Platforms {
+		q := image.Platform{Platform: p.Platform}
+		for _, b := range p.Binaries {
+			q.Binaries = append(q.Binaries, image.Binary{Name: b.Name, Path: ref(b.Path)})
+		}
+		params.Platforms = append(params.Platforms, q)
+	}
+	if in.Base != "" {
+		params.Base = ref(in.Base)
+	}
+	contents, err := contentKey(paths)
+	return PackKey{Params: params, Contents: contents}, err
 }
 
 // repository is the source URL for the image label: option, config, else https://module.

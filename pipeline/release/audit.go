@@ -54,9 +54,9 @@ func Audit(ctx context.Context, in AuditInput) (*audit.Report, error) {
 	}
 	ain := audit.Input{Dir: in.Dir, Manifest: in.Manifest, CommitTime: in.Time, DaggerModule: module}
 	var toolchain, detail string
-	var cached []string
+	var cached, packed []string
 	if in.Build != nil {
-		cached = in.Build.Cached
+		cached, packed = in.Build.Cached, in.Build.CachedArtifacts
 		ain.Build = BuildRecords(in.Build)
 		toolchain, detail = in.Build.Toolchain.Version, in.Build.Toolchain.GoVersion
 	}
@@ -86,7 +86,7 @@ func Audit(ctx context.Context, in AuditInput) (*audit.Report, error) {
 		Project: m.Project, Version: m.Version, Source: m.Source, Time: in.Time,
 		Trail: in.Trail, Current: "audit", After: StagesAfterSummary,
 		Toolchain: toolchain, ToolchainDetail: detail,
-		BaseImages: m.BaseImages, Dependencies: m.Dependencies, CachedBinaries: cached,
+		BaseImages: m.BaseImages, Dependencies: m.Dependencies, CachedBinaries: cached, CachedArtifacts: packed,
 		Gates: []audit.Gate{g}, Audit: rep,
 	})
 	if err := bundle.WriteFile(in.Dir, bundle.AuditSummaryFile, md); err != nil {
