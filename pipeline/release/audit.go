@@ -30,12 +30,14 @@ type AuditInput struct {
 	Build    *build.Output    // the build's record; nil when unknown (a low finding)
 	Trail    []trail.Record   // the stages run so far, in order
 	Key      *keys.PublicKey  // the release key: the gate before the escrow trusts it alone
+	Gate     []verify.Option  // more options for that gate (the runner's SBOM memo)
 }
 
 // audit is the runner's audit stage.
 func (r *run) audit(ctx context.Context, src *SourceInfo, built *build.Output, m *bundle.Manifest) error {
 	return r.trail.Run(ctx, "audit", func(ctx context.Context) (trail.Step, error) {
-		rep, err := Audit(ctx, AuditInput{Dir: r.stage, Manifest: m, Source: r.in.Source, Time: src.Time, Build: built, Trail: r.trail.Records(), Key: r.in.Key.PublicKey()})
+		rep, err := Audit(ctx, AuditInput{Dir: r.stage, Manifest: m, Source: r.in.Source, Time: src.Time, Build: built, Trail: r.trail.Records(), Key: r.in.Key.PublicKey(),
+			Gate: []verify.Option{verify.WithSBOMMemo(r.sboms)}})
 		if err != nil {
 			return trail.Step{}, err
 		}
@@ -67,7 +69,7 @@ func Audit(ctx context.Context, in AuditInput) (*audit.Report, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		gate, gateErr = verify.Run(ctx, in.Dir, verify.WithKeys(in.Key))
+		gate, gateErr = verify.Run(ctx, in.Dir, append([]verify.Option{verify.WithKeys(in.Key)}, in.Gate...)...)
 	}()
 	rep, err := audit.Run(ctx, ain)
 	<-done

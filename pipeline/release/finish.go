@@ -170,7 +170,7 @@ func (r *run) verify(ctx context.Context) (*verify.Report, error) {
 	var report *verify.Report
 	err := r.trail.Run(ctx, "verify", func(ctx context.Context) (trail.Step, error) {
 		var err error
-		if report, err = Seal(ctx, r.stage, r.in.Key); err != nil {
+		if report, err = Seal(ctx, r.stage, r.in.Key, verify.WithSBOMMemo(r.sboms)); err != nil {
 			return trail.Step{}, err
 		}
 		return trail.Step{Command: []string{"reliquary", "seal", ".", "--key", r.in.KeyName + ".key"}, Outputs: trail.FilesOf(r.stage, bundle.VSAFile)}, nil
@@ -181,8 +181,8 @@ func (r *run) verify(ctx context.Context) (*verify.Report, error) {
 // Seal is a release's last stage: the gate over the finished bundle at dir, trusting only
 // the public half of the release key, then the signed verification summary of its verdict
 // (verification.sigstore.json) added. A bundle that fails its own gate is refused (ErrGate).
-func Seal(ctx context.Context, dir string, key *keys.PrivateKey) (*verify.Report, error) {
-	report, err := verify.Run(ctx, dir, verify.WithKeys(key.PublicKey()), verify.WithSHA512())
+func Seal(ctx context.Context, dir string, key *keys.PrivateKey, gate ...verify.Option) (*verify.Report, error) {
+	report, err := verify.Run(ctx, dir, append([]verify.Option{verify.WithKeys(key.PublicKey()), verify.WithSHA512()}, gate...)...)
 	if err != nil {
 		return nil, err
 	}

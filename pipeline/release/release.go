@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sentientos/reliquary/pipeline/sbom"
+
 	"github.com/sentientos/reliquary/pipeline/attest"
 	"github.com/sentientos/reliquary/pipeline/bench"
 	"github.com/sentientos/reliquary/pipeline/build"
@@ -77,7 +79,7 @@ func Run(ctx context.Context, in Input, opts ...Option) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{in: in, s: s, stage: stage, trail: trail.New(s.log)}
+	r := &run{in: in, s: s, stage: stage, trail: trail.New(s.log), sboms: sbom.NewMemo()}
 	r.startKey()
 	res, err := r.all(ctx)
 	if err != nil {
@@ -158,6 +160,9 @@ type run struct {
 	stage string
 	trail *trail.Trail
 	key   chan keyResult // the key loading in the background; nil once in.Key is set
+	// sboms carries the SBOM checks the audit's gate passed to the seal's gate, over the
+	// same artifacts (sbom.Memo says why that is sound).
+	sboms *sbom.Memo
 }
 
 type keyResult struct {

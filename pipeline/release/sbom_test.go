@@ -44,6 +44,12 @@ func checkSBOMTampering(t *testing.T, out string, k *keys.PrivateKey, m *bundle.
 			writeFile(t, filepath.Join(dir, target), data)
 		}, "describes beta"},
 	}
+	// One memo for every run below, filled by a pass over the intact bundle, as the release
+	// runner's audit fills it for its seal: a changed SBOM must miss it and fail.
+	memo := sbom.NewMemo()
+	if r, err := verify.Run(context.Background(), out, verify.WithKeys(k.PublicKey()), verify.WithSBOMMemo(memo)); err != nil || !r.Verified {
+		t.Fatalf("the intact bundle: %v", err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "dist")
@@ -55,7 +61,7 @@ func checkSBOMTampering(t *testing.T, out string, k *keys.PrivateKey, m *bundle.
 				t.Fatalf("the gate passed a changed SBOM: %v", err)
 			}
 			reseal(t, dir, k, m, target)
-			r, err := verify.Run(context.Background(), dir, verify.WithKeys(k.PublicKey()))
+			r, err := verify.Run(context.Background(), dir, verify.WithKeys(k.PublicKey()), verify.WithSBOMMemo(memo))
 			if err != nil || r.Verified {
 				t.Fatalf("the gate passed a re-sealed changed SBOM: %v", err)
 			}

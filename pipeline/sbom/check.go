@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
@@ -29,6 +31,42 @@ type Release struct {
 	Dir       string
 	Artifacts artifact.List
 	Lock      *freeze.Lock
+	// Memo, when set, remembers the checks that passed (see Memo).
+	Memo *Memo
+}
+
+// Memo remembers SBOM checks that passed. A release runs its gate twice over the same
+// artifacts (once for the audit summary, once to seal the bundle), and checking an SBOM
+// means inflating its binary out of every archive and image that ships it, most of a warm
+// release's CPU time; the second check of the same inputs can skip that. The key is
+// everything the check reads: the SBOM's bytes, the lock, and each subject's path and
+// SHA-256 as the manifest gives it, which the caller has verified the file against before
+// checking (Release's contract), so a changed artifact, SBOM or lock is checked again.
+// Only a run that builds a release shares one; `reliquary verify` checks everything.
+type Memo struct{ passed sync.Map }
+
+// NewMemo returns an empty memo, safe for concurrent use.
+func NewMemo() *Memo { return &Memo{} }
+
+func memoKey(rel Release, data []byte, subjects []Subject) (string, error) {
+	lock, err := json.Marshal(rel.Lock)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, part := range append([][]byte{[]byte("reliquary sbom check v1"), data, lock}, subjectParts(subjects)...) {
+		fmt.Fprintf(h, "%d:", len(part))
+		h.Write(part)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func subjectParts(subjects []Subject) [][]byte {
+	var out [][]byte
+	for _, s := range subjects {
+		out = append(out, []byte(s.Path), []byte(s.SHA256))
+	}
+	return out
 }
 
 // Check verifies a shipped SBOM (path in the bundle, data its bytes) against the binary it
@@ -49,6 +87,19 @@ func Check(rel Release, path string, data []byte) ([]string, error) {
 	subjects, err := subjectsOf(rel, path, main)
 	if err != nil {
 		return nil, err
+	}
+	var paths []string
+	for _, s := range subjects {
+		paths = append(paths, s.Path)
+	}
+	var key string
+	if rel.Memo != nil {
+		if key, err = memoKey(rel, data, subjects); err != nil {
+			return nil, err
+		}
+		if _, ok := rel.Memo.passed.Load(key); ok {
+			return paths, nil
+		}
 	}
 	bin, err := readBinary(rel, path, main.Name, platform, subjects)
 	if err != nil {
@@ -71,9 +122,8 @@ func Check(rel Release, path string, data []byte) ([]string, error) {
 	if d := Diff(want, b); len(d) > 0 {
 		return nil, fmt.Errorf("%w: %s does not describe the binary it ships with: %s", ErrSBOM, path, strings.Join(d, "; "))
 	}
-	var paths []string
-	for _, s := range subjects {
-		paths = append(paths, s.Path)
+	if rel.Memo != nil {
+		rel.Memo.passed.Store(key, true)
 	}
 	return paths, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/digest"
+	"github.com/sentientos/reliquary/pipeline/sbom"
 )
 
 // Session is the state one gate run shares between checks: the open bundle, its manifest
@@ -17,6 +18,7 @@ type Session struct {
 
 	manifestSum [32]byte // sha256 of manifest.json as read, once the manifest is loaded
 	signer      string   // fingerprint of the trusted key that signed the manifest
+	sbomMemo    *sbom.Memo
 
 	mu        sync.Mutex
 	inventory map[string]bundle.Entry

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"runtime"
 
+	"github.com/sentientos/reliquary/pipeline/sbom"
+
 	"github.com/sentientos/reliquary/pipeline/bundle"
 	"github.com/sentientos/reliquary/pipeline/digest"
 )
@@ -34,6 +36,13 @@ type config struct {
 	checks      []Check
 	trusted     bool // WithKeys or WithVerifier: signatures are checked
 	digestsOnly bool // WithDigestsOnlyUnsafe: the caller opted out of signature checks
+	sbomMemo    *sbom.Memo
+}
+
+// WithSBOMMemo shares SBOM checks that passed between gate runs over the same release (see
+// sbom.Memo): the release runner's audit and seal both run the gate.
+func WithSBOMMemo(m *sbom.Memo) Option {
+	return func(c *config) error { c.sbomMemo = m; return nil }
 }
 
 // ErrNoTrustedKey: Run was given neither a trusted key nor the explicit opt-out. Digests
@@ -97,6 +106,7 @@ func Run(ctx context.Context, dir string, opts ...Option) (*Report, error) {
 	}
 	s := newSession(b, inv, dir)
 	s.Report.DigestsOnly = cfg.digestsOnly
+	s.sbomMemo = cfg.sbomMemo
 	checks := append([]Check{manifestCheck{}, artifactsCheck{cfg.algorithms, cfg.workers}, checksumsCheck{}, reportCheck{}}, cfg.checks...)
 	for _, c := range checks {
 		if err := ctx.Err(); err != nil {
