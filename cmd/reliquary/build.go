@@ -78,7 +78,7 @@ func runBuild(ctx context.Context, cli *cliEnv, args []string) error {
 		return usageError(err)
 	}
 	if *record != "" {
-		if err := writeStageRecord(*record, "build", start, trail.BuildStep(os.Args, tree, *bf.lockFile, res.Products())); err != nil {
+		if err := writeStageRecord(*record, "build", start, trail.BuildStep(os.Args, tree, *bf.lockFile, res.Products(), res.CacheNotes())); err != nil {
 			return err
 		}
 	}

@@ -35,6 +35,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/sentientos/reliquary/pipeline/artifact"
@@ -163,6 +164,22 @@ type Output struct {
 	CachedArtifacts []string `json:"cachedArtifacts,omitempty"`
 	// OutDir is the bundle root the artifact paths are relative to.
 	OutDir string `json:"-"`
+}
+
+// CacheNotes says which binaries and artifacts came from the caches, for the build's link
+// (its byproducts); nil when everything was built by this run.
+func (o *Output) CacheNotes() map[string]string {
+	notes := map[string]string{}
+	if len(o.Cached) > 0 {
+		notes["binary-cache"] = strings.Join(o.Cached, ", ")
+	}
+	if len(o.CachedArtifacts) > 0 {
+		notes["pack-cache"] = strings.Join(o.CachedArtifacts, ", ")
+	}
+	if len(notes) == 0 {
+		return nil
+	}
+	return notes
 }
 
 // Command is one go build as run, for replay and provenance. Env holds only the settings

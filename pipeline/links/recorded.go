@@ -52,7 +52,7 @@ func Recorded(recs []trail.Record) ([]Step, []Link, error) {
 			continue
 		}
 		st.Command = append([]string(nil), rec.Command...)
-		l, err := Record(st.Name, trailFiles(rec.Inputs), trailFiles(rec.Outputs), WithCommand(rec.Command...))
+		l, err := Record(st.Name, trailFiles(rec.Inputs), trailFiles(rec.Outputs), WithCommand(rec.Command...), WithByproducts(rec.Notes))
 		if err != nil {
 			return nil, nil, fmt.Errorf("record the %s link: %w", st.Name, err)
 		}

@@ -34,7 +34,8 @@ func stagedBundle(t *testing.T) (string, *bundle.Manifest, []trail.Record) {
 	lockFile := dir + "/" + bundle.DepsLockFile
 	recs := []trail.Record{
 		trail.Finished("freeze", releaseTime, releaseTime, trail.FreezeStep([]string{"/bin/reliquary", "freeze", "/src"}, lock, lockFile)),
-		trail.Finished("build", releaseTime, releaseTime, trail.BuildStep([]string{"/bin/reliquary", "build", "/src", "--version", "v1.0.0"}, testTree, lockFile, built)),
+		trail.Finished("build", releaseTime, releaseTime, trail.BuildStep([]string{"/bin/reliquary", "build", "/src", "--version", "v1.0.0"}, testTree, lockFile, built,
+			map[string]string{"binary-cache": "linux/amd64 tool"})),
 	}
 	out, err := digest.Run(context.Background(), digest.Input{Dir: dir, Project: "tool", Version: "v1.0.0",
 		Source: bundle.Source{Repository: "https://example.com/tool", Commit: strings.Repeat("a", 40), TreeDigest: testTree}})
@@ -57,7 +58,8 @@ func TestRecordedStagesChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(recorded) != 2 || recorded[0].Step != "freeze" || strings.Join(recorded[1].Command, " ") != "/bin/reliquary build /src --version v1.0.0" ||
-		recorded[1].Materials[trail.SourceTree] != strings.TrimPrefix(testTree, "sha256:") || recorded[0].Products[bundle.DepsLockFile] == "" {
+		recorded[1].Materials[trail.SourceTree] != strings.TrimPrefix(testTree, "sha256:") || recorded[0].Products[bundle.DepsLockFile] == "" ||
+		recorded[1].Byproducts["binary-cache"] != "linux/amd64 tool" {
 		t.Fatalf("links = %+v", recorded)
 	}
 	set, err := links.BundleSet(dir, m, releaseTime.AddDate(1, 0, 0), links.Preceded(steps, recorded))

@@ -219,8 +219,11 @@ func bundleSteps(dir string, m *bundle.Manifest, manifest Files, plan []planned)
 			return nil, nil, err
 		}
 		opts := []RecordOption{WithCommand(p.step.Command...)}
-		if p.posthoc {
+		switch {
+		case p.posthoc:
 			opts = append(opts, WithByproducts(map[string]string{"recorded-by": recordedBy}))
+		case p.rec != nil && len(p.rec.Notes) > 0:
+			opts = append(opts, WithByproducts(p.rec.Notes))
 		}
 		l, err := Record(p.step.Name, materials, products, opts...)
 		if err != nil {

@@ -59,7 +59,7 @@ func (r *run) build(ctx context.Context, src *SourceInfo, lock *freeze.Lock) (*b
 		if err != nil {
 			return trail.Step{}, err
 		}
-		return trail.BuildStep(buildCommand(r.in, src), src.TreeDigest, filepath.Join(r.stage, bundle.DepsLockFile), out.Products()), nil
+		return trail.BuildStep(buildCommand(r.in, src), src.TreeDigest, filepath.Join(r.stage, bundle.DepsLockFile), out.Products(), out.CacheNotes()), nil
 	})
 	return out, err
 }

@@ -34,7 +34,7 @@ type recordFile struct {
 
 // Finished is the record of a stage that ran from start to end and returned step.
 func Finished(stage string, start, end time.Time, step Step) Record {
-	return Record{Stage: stage, Start: start.UTC(), End: end.UTC(), Command: step.Command, Inputs: step.Inputs, Outputs: step.Outputs, Status: "ok"}
+	return Record{Stage: stage, Start: start.UTC(), End: end.UTC(), Command: step.Command, Inputs: step.Inputs, Outputs: step.Outputs, Status: "ok", Notes: step.Notes}
 }
 
 // WriteRecord checks rec and writes it atomically to path as a stage record file. Only a

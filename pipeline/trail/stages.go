@@ -28,11 +28,12 @@ func FreezeStep(command []string, lock *freeze.Lock, lockFile string) Step {
 
 // BuildStep is what the build stage records: the source tree's digest (sha256:HEX) and the
 // lock file it was checked against (under its bundle name) in, every artifact out.
-func BuildStep(command []string, treeDigest, lockFile string, artifacts artifact.List) Step {
+func BuildStep(command []string, treeDigest, lockFile string, artifacts artifact.List, notes map[string]string) Step {
 	return Step{
 		Command: command,
 		Inputs:  []File{{Path: SourceTree, SHA256: hexOf(treeDigest)}, FileAs(bundle.DepsLockFile, lockFile)},
 		Outputs: ArtifactFiles(artifacts),
+		Notes:   notes,
 	}
 }
 

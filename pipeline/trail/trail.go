@@ -27,6 +27,8 @@ type Record struct {
 	Outputs []File    `json:"outputs,omitempty"`
 	Status  string    `json:"status"` // "ok", "failed" or "skipped: REASON"
 	Error   string    `json:"error,omitempty"`
+	// Notes is what the stage reported besides its files (Step.Notes).
+	Notes map[string]string `json:"notes,omitempty"`
 }
 
 // Duration is how long the stage ran.
@@ -37,6 +39,9 @@ type Step struct {
 	Command []string
 	Inputs  []File
 	Outputs []File
+	// Notes is what the stage reports besides its files, for its in-toto link's byproducts:
+	// the build says which binaries and artifacts came from its caches.
+	Notes map[string]string
 }
 
 // Trail collects records in the order stages finish. Safe for concurrent use.
