@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/sentientos/reliquary/pipeline/digest"
@@ -104,7 +105,7 @@ func (c binCache) getPaths(key string, files map[string]string) (hit bool, err e
 	for _, s := range list {
 		want[s.Path] = s.SHA256
 	}
-	for _, n := range sortedNames(files) {
+	for _, n := range slices.Sorted(maps.Keys(files)) {
 		got, err := copyHashed(filepath.Join(entry, n), files[n])
 		if err != nil {
 			return false, err
@@ -133,7 +134,7 @@ func (c binCache) putPaths(key string, files map[string]string) error {
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
 	var sums strings.Builder
-	for _, n := range sortedNames(files) {
+	for _, n := range slices.Sorted(maps.Keys(files)) {
 		sum, err := copyHashed(files[n], filepath.Join(tmp, n))
 		if err != nil {
 			return err
@@ -157,15 +158,6 @@ func under(dir string, names []string) map[string]string {
 		m[n] = filepath.Join(dir, n)
 	}
 	return m
-}
-
-func sortedNames(m map[string]string) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // drop removes an entry that failed its check.

@@ -294,14 +294,6 @@ func (r *runner) writeDocs() error {
 	return r.record(name, artifact.KindDocs, "")
 }
 
-// emit writes an artifact atomically and records it.
-func (r *runner) emit(name string, kind artifact.Kind, platform string, fill func(io.Writer) error) error {
-	if err := atomicfile.Write(filepath.Join(r.artifacts, name), 0o644, fill); err != nil {
-		return fmt.Errorf("build: %w", err)
-	}
-	return r.record(name, kind, platform)
-}
-
 // record hashes a written artifact and adds it to the output.
 func (r *runner) record(name string, kind artifact.Kind, platform string) error {
 	f, err := os.Open(filepath.Join(r.artifacts, name))

@@ -5,10 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/sentientos/reliquary/pipeline/digest"
 )
 
 // packSchema versions the pack cache key: a change in what a key covers must change every key.
@@ -66,11 +67,8 @@ func fileSHA256(path string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	_, d, err := digest.Reader(f, digest.SHA256Only)
+	return d.SHA256, err
 }
 
 // contentKey hashes the input files for a PackKey.
