@@ -17,7 +17,7 @@ import (
 // TestReleaseOnATerminal runs `reliquary release` under a pseudo-terminal: the terminal
 // shows the live stage list (every stage ticked, the build's platforms) and the summary,
 // not log lines, and the detailed log is JSON in OUT.log. Through a pipe, as in CI, stderr
-// carries the text log and no terminal control sequence.
+// carries the text log and no terminal control sequence. Then `reliquary replay` of it.
 func TestReleaseOnATerminal(t *testing.T) {
 	noPasswordEnv(t)
 	bin := reliquaryBinary(t)
@@ -57,6 +57,19 @@ func TestReleaseOnATerminal(t *testing.T) {
 	}
 	if _, err := os.Stat(piped + ".log"); err == nil {
 		t.Errorf("a log file was written without a terminal")
+	}
+
+	// A replay of that release shows its own stages and verdict the same way.
+	replayLog := filepath.Join(t.TempDir(), "replay.log")
+	screen = runInPty(t, exec.Command(bin, "replay", out, "--source", src, "--key", filepath.Join(keyDir, "release.pub"),
+		"--reuse-build-cache", "--log-file", replayLog))
+	for _, want := range []string{"✓ verify", "✓ freeze", "2/2 platforms", "✓ compare", "reproduced multi v0.4.0 from " + src, "detailed log: " + replayLog} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the replay's terminal does not show %q:\n%s", want, screen)
+		}
+	}
+	if logData, err := os.ReadFile(replayLog); err != nil || !bytes.Contains(logData, []byte(`"msg":"stage end","stage":"compare"`)) {
+		t.Errorf("the replay's log file lacks the compare stage's end (%v):\n%.2000s", err, logData)
 	}
 }
 

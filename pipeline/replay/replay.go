@@ -25,6 +25,7 @@ import (
 	"github.com/sentientos/reliquary/pipeline/freeze"
 	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/source"
+	"github.com/sentientos/reliquary/pipeline/trail"
 	"github.com/sentientos/reliquary/pipeline/verify"
 )
 
@@ -85,8 +86,16 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 		in.Log = slog.New(slog.DiscardHandler)
 	}
 	start := time.Now()
-	report, err := verify.Run(ctx, in.Bundle, verify.WithKeys(in.Keys...))
-	if err != nil {
+	tr := trail.New(in.Log) // "stage start"/"stage end" lines: the log and the live display
+	var report *verify.Report
+	err := tr.Run(ctx, "verify", func(ctx context.Context) (trail.Step, error) {
+		var err error
+		if report, err = verify.Run(ctx, in.Bundle, verify.WithKeys(in.Keys...)); err == nil && !report.Verified {
+			err = fmt.Errorf("%d problem(s)", report.Failures())
+		}
+		return trail.Step{}, err
+	})
+	if report == nil {
 		return nil, err
 	}
 	res := &Result{Report: report, ReusedBuildCache: in.ReuseBuildCache}
@@ -101,7 +110,7 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 	// A source or toolchain mismatch is reported, and the rebuild still runs: the auditor
 	// then sees which artifacts the difference reaches.
 	res.checkSource(in)
-	res.rebuild(ctx, in)
+	res.rebuild(ctx, in, tr)
 	return res, nil
 }
 
@@ -178,15 +187,20 @@ func (res *Result) checkSource(in Input) {
 }
 
 // rebuild freezes and builds into a temporary directory and compares with the bundle.
-func (res *Result) rebuild(ctx context.Context, in Input) {
+func (res *Result) rebuild(ctx context.Context, in Input, tr *trail.Trail) {
 	work, err := os.MkdirTemp("", "reliquary-replay-")
 	if err != nil {
 		res.RebuildError = err.Error()
 		return
 	}
 	defer os.RemoveAll(work)
-	lock, err := freeze.Run(ctx, freeze.Input{Dir: in.Source, Images: res.Params.Images},
-		freeze.WithLogger(in.Log), freeze.WithToolchain(res.Params.toolchainMode()))
+	var lock *freeze.Lock
+	err = tr.Run(ctx, "freeze", func(ctx context.Context) (trail.Step, error) {
+		var err error
+		lock, err = freeze.Run(ctx, freeze.Input{Dir: in.Source, Images: res.Params.Images},
+			freeze.WithLogger(in.Log), freeze.WithToolchain(res.Params.toolchainMode()))
+		return trail.Step{}, err
+	})
 	if err != nil {
 		res.RebuildError = err.Error()
 		return
@@ -201,15 +215,29 @@ func (res *Result) rebuild(ctx context.Context, in Input) {
 		// Inside work, so removed with it.
 		opts = append(opts, build.WithGoCache(filepath.Join(work, "gocache")))
 	}
-	out, err := build.Run(ctx, build.Input{Source: in.Source, Version: res.Params.Version, Commit: res.Params.Commit, Platforms: res.Params.Platforms, OutDir: work}, opts...)
+	var out *build.Output
+	err = tr.Run(ctx, "build", func(ctx context.Context) (trail.Step, error) {
+		var err error
+		out, err = build.Run(ctx, build.Input{Source: in.Source, Version: res.Params.Version, Commit: res.Params.Commit, Platforms: res.Params.Platforms, OutDir: work}, opts...)
+		return trail.Step{}, err
+	})
 	if err != nil {
 		res.RebuildError = err.Error()
 		return
 	}
-	released := build.Tree{Dir: in.Bundle, Artifacts: res.Manifest.Artifacts.Filter(func(a artifact.Artifact) bool { return a.Kind != artifact.KindMetadata })}
-	res.Comparison = build.Compare(released, out.Tree())
-	res.Reproduced = res.Comparison.OK() && len(res.Problems) == 0
+	tr.Run(ctx, "compare", func(context.Context) (trail.Step, error) {
+		released := build.Tree{Dir: in.Bundle, Artifacts: res.Manifest.Artifacts.Filter(func(a artifact.Artifact) bool { return a.Kind != artifact.KindMetadata })}
+		res.Comparison = build.Compare(released, out.Tree())
+		res.Reproduced = res.Comparison.OK() && len(res.Problems) == 0
+		if !res.Reproduced {
+			return trail.Step{}, fmt.Errorf("%d difference(s), %d problem(s)", len(res.Comparison.Differences), len(res.Problems))
+		}
+		return trail.Step{}, nil
+	})
 }
+
+// Stages are the stages a replay logs, in order, for a live display.
+var Stages = []string{"verify", "freeze", "build", "compare"}
 
 // paramsFrom reads the build parameters from a provenance bundle the gate already verified.
 func paramsFrom(bundleJSON []byte, pubs []*keys.PublicKey) (Params, error) {
