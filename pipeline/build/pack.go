@@ -129,7 +129,7 @@ func archiveKey(entries []archive.Entry, t time.Time) (PackKey, error) {
 	params := struct {
 		Entries []archive.Entry `json:"entries"`
 		Time    time.Time       `json:"time"`
-	}{Time: t.UTC()}
+	}{Time: t} // with its zone: a writer that ever used it would then never share an entry
 	var paths []string
 	for _, e := range entries {
 		if e.Path != "" {
@@ -250,7 +250,6 @@ func imageKey(in image.Input) (PackKey, error) {
 	}
 	params := in
 	params.Out = ""
-	params.Time = in.Time.UTC()
 	params.Platforms = nil
 	for _, p := range in.Platforms {
 		q := image.Platform{Platform: p.Platform}

@@ -46,9 +46,6 @@ func TestPackKeyCoversEveryInput(t *testing.T) {
 		}
 	}
 	want := sum(archiveKey(entries(), when))
-	if again := sum(archiveKey(entries(), when.In(time.FixedZone("x", 3600)))); again != want {
-		t.Error("the same instant in another zone changed the key")
-	}
 	for name, edit := range map[string]func(e []archive.Entry) time.Time{
 		"an entry's name":  func(e []archive.Entry) time.Time { e[2].Name = "tool2"; return when },
 		"an entry's mode":  func(e []archive.Entry) time.Time { e[0].Mode = 0o755; return when },
