@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/publish"
 )
 
@@ -36,13 +35,9 @@ func runPublish(ctx context.Context, cli *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	var pubs []*keys.PublicKey
-	for _, f := range trusted {
-		pub, err := keys.LoadPublic(f)
-		if err != nil {
-			return usageError(err)
-		}
-		pubs = append(pubs, pub)
+	pubs, err := loadPublicKeys(trusted)
+	if err != nil {
+		return err
 	}
 	res, err := publish.Publish(ctx, publish.Input{Dir: pos[0], Target: tg, Key: key, Trusted: pubs, Remote: remote})
 	if res != nil {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/sentientos/reliquary/pipeline/keys"
 	"github.com/sentientos/reliquary/pipeline/replay"
 )
 
@@ -26,13 +25,9 @@ func runReplay(ctx context.Context, cli *cliEnv, args []string) error {
 	if len(keyFiles) == 0 {
 		return usagef("--key is required: a replay starts by verifying the bundle")
 	}
-	var pubs []*keys.PublicKey
-	for _, f := range keyFiles {
-		pub, err := keys.LoadPublic(f)
-		if err != nil {
-			return usageError(err)
-		}
-		pubs = append(pubs, pub)
+	pubs, err := loadPublicKeys(keyFiles)
+	if err != nil {
+		return err
 	}
 	lr, err := startLive(cli, fs, replay.Stages, orDefault(*logFile, filepath.Join(os.TempDir(), fmt.Sprintf("reliquary-replay-%d.log", os.Getpid()))))
 	if err != nil {

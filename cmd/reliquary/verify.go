@@ -115,6 +115,11 @@ func trustedKeys(files []string) ([]*keys.PublicKey, error) {
 	if len(files) == 0 {
 		return nil, usagef("no trusted key: pass --key PUB, the release's public key obtained out of band")
 	}
+	return loadPublicKeys(files)
+}
+
+// loadPublicKeys reads PEM public keys; a file that is not one is a usage error naming it.
+func loadPublicKeys(files []string) ([]*keys.PublicKey, error) {
 	var pubs []*keys.PublicKey
 	for _, f := range files {
 		pub, err := keys.LoadPublic(f)
