@@ -54,19 +54,15 @@ func memoKey(rel Release, data []byte, subjects []Subject) (string, error) {
 		return "", err
 	}
 	h := sha256.New()
-	for _, part := range append([][]byte{[]byte("reliquary sbom check v1"), data, lock}, subjectParts(subjects)...) {
-		fmt.Fprintf(h, "%d:", len(part))
-		h.Write(part)
+	part := func(b []byte) { fmt.Fprintf(h, "%d:%s", len(b), b) } // length-prefixed: no two splits collide
+	part([]byte("reliquary sbom check v1"))
+	part(data)
+	part(lock)
+	for _, s := range subjects {
+		part([]byte(s.Path))
+		part([]byte(s.SHA256))
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func subjectParts(subjects []Subject) [][]byte {
-	var out [][]byte
-	for _, s := range subjects {
-		out = append(out, []byte(s.Path), []byte(s.SHA256))
-	}
-	return out
 }
 
 // Check verifies a shipped SBOM (path in the bundle, data its bytes) against the binary it
