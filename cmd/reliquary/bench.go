@@ -23,7 +23,8 @@ type benchFlags struct {
 	commands, ready          []string
 	cmdTimeout               time.Duration
 	out, markdown, statement string
-	record                   string
+	record, logFile          string
+	fs                       *flagSet
 }
 
 func runBench(ctx context.Context, cli *cliEnv, args []string) error {
@@ -36,17 +37,24 @@ func runBench(ctx context.Context, cli *cliEnv, args []string) error {
 		return usageError(err)
 	}
 	start := time.Now()
+	lr, err := startLive(cli, f.fs, bench.Stages, orDefault(f.logFile, filepath.Join(os.TempDir(), fmt.Sprintf("reliquary-bench-%d.log", os.Getpid()))))
+	if err != nil {
+		return err
+	}
 	in, err := f.input(cli)
 	if err != nil {
+		lr.end("bench failed")
 		return usageError(err)
 	}
 	r, err := bench.Run(ctx, in, opts...)
+	if err == nil {
+		err = writeBenchOutputs(f, r)
+	}
 	if err != nil {
+		lr.end("bench failed")
 		return err
 	}
-	if err := writeBenchOutputs(f, r); err != nil {
-		return err
-	}
+	lr.end(benchSummary(f.out, r))
 	fmt.Fprint(cli.stdout, bench.Text(r))
 	cli.log.Info("benchmarks recorded", "out", f.out, "gate", r.Gate.Status,
 		"regressions", len(r.Gate.Regressions), "allowed", len(r.Gate.Allowed))
@@ -62,6 +70,7 @@ func runBench(ctx context.Context, cli *cliEnv, args []string) error {
 func parseBenchFlags(cli *cliEnv, args []string) (*benchFlags, error) {
 	f := &benchFlags{}
 	fs := newFlagSet(cli, "bench", "")
+	f.fs = fs
 	fs.StringVar(&f.in.Source, "source", ".", "directory of the Go module to benchmark (its working tree as it is)")
 	fs.Var(&f.packages, "packages", "package patterns to benchmark, comma-separated or repeated (default ./...)")
 	fs.StringVar(&f.in.Bench, "bench", ".", "benchmarks to run: go test's -bench regexp")
@@ -84,6 +93,7 @@ func parseBenchFlags(cli *cliEnv, args []string) (*benchFlags, error) {
 	fs.StringVar(&f.out, "out", "", "write bench.json here (required)")
 	fs.StringVar(&f.record, "record", "", "after the benchmarks ran, write this stage's record to FILE, outside the bundle, for 'reliquary attest --stage-record FILE' (--out must then be BUNDLE/bench.json)")
 	fs.StringVar(&f.markdown, "markdown", "", "also write the Markdown table here (for release notes: notes --section Benchmarks=FILE)")
+	fs.StringVar(&f.logFile, "log-file", "", "where the detailed JSON log goes while a terminal shows the live stage list (default: reliquary-bench-PID.log in the temporary directory)")
 	fs.StringVar(&f.statement, "statement", "", "also write the unsigned in-toto statement about bench.json here")
 	if _, err := fs.parse(args, 0); err != nil {
 		return nil, err
@@ -154,6 +164,19 @@ func parsePercent(flag, s string) (float64, error) {
 		return 0, fmt.Errorf("%s: want a percentage such as 5%%, got %q", flag, s)
 	}
 	return v, nil
+}
+
+// benchSummary is the line under the live list: how much was measured, the gate, and where.
+func benchSummary(out string, r *bench.Report) string {
+	names := map[string]bool{}
+	for _, s := range r.Current.Series {
+		names[s.Package+"."+s.Name] = true
+	}
+	if r.Baseline == nil {
+		return fmt.Sprintf("measured %d benchmark(s), no baseline: gate %s; wrote %s", len(names), r.Gate.Status, out)
+	}
+	return fmt.Sprintf("measured %d benchmark(s) against %s: gate %s, %d regression(s); wrote %s",
+		len(names), r.Baseline.Ref, r.Gate.Status, len(r.Gate.Regressions), out)
 }
 
 // writeBenchOutputs writes bench.json and, if asked, the Markdown table and the statement,

@@ -92,3 +92,27 @@ func runInPty(t *testing.T, cmd *exec.Cmd) string {
 	}
 	return buf.String()
 }
+
+// TestBenchOnATerminal runs `reliquary bench` against a baseline under a pseudo-terminal:
+// the live list shows its stages and the rounds as they go, then the gate's summary; the
+// detailed log is JSON in --log-file; the results table still goes to stdout.
+func TestBenchOnATerminal(t *testing.T) {
+	proj := benchRepo(t)
+	bin := reliquaryBinary(t)
+	dir := t.TempDir()
+	out, logFile := filepath.Join(dir, "bench.json"), filepath.Join(dir, "bench.log")
+	screen := runInPty(t, exec.Command(bin, "bench", "--source", proj, "--bench", "^BenchmarkWork$", "--count", "8",
+		"--benchtime", "100x", "--baseline-ref", "v0.9.0", "--out", out, "--log-file", logFile))
+	for _, want := range []string{"▸ measure", "round 1/8", "round 8/8", "✓ compile", "✓ measure", "✓ compare",
+		"measured 1 benchmark(s) against v0.9.0: gate passed, 0 regression(s); wrote " + out, "detailed log: " + logFile, "gate: passed"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("the terminal does not show %q:\n%s", want, screen)
+		}
+	}
+	if strings.Contains(screen, "level=INFO") {
+		t.Errorf("log lines reached the terminal:\n%s", screen)
+	}
+	if logData, err := os.ReadFile(logFile); err != nil || !bytes.Contains(logData, []byte(`"msg":"stage end","stage":"compare"`)) {
+		t.Errorf("the bench log file lacks the compare stage's end (%v):\n%.2000s", err, logData)
+	}
+}

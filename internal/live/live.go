@@ -27,6 +27,7 @@ var _ slog.Handler = (*Display)(nil)
 
 type stage struct {
 	name, status string // status: "", "running", "ok", "failed", "skipped: ..."
+	progress     string // how far a running stage has got, from its "stage progress" records
 	start, end   time.Time
 }
 
@@ -132,6 +133,8 @@ func (s *state) update(r slog.Record) bool {
 		if st.start.IsZero() {
 			st.start = r.Time
 		}
+	case "stage progress":
+		s.stage(a["stage"]).progress = a["detail"]
 	case "build: compiling":
 		s.platforms = strings.Split(a["platforms"], ",")
 	case "build: built", "build: from the binary cache":
@@ -186,6 +189,9 @@ func (s *state) render(st *stage) string {
 		mark = "  ·"
 	case st.status == "running":
 		mark, detail = "  ▸", fmtDur(s.now().Sub(st.start))
+		if st.progress != "" {
+			detail += "  " + st.progress
+		}
 	case st.status == "ok":
 		mark, detail = "  ✓", fmtDur(st.end.Sub(st.start))
 	case st.status == "failed":

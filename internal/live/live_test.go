@@ -30,6 +30,10 @@ func TestDisplay(t *testing.T) {
 	if f := lastFrame(term.String()); !strings.Contains(f, "1/2 platforms: linux/amd64 ✓, windows/amd64 …") || !strings.Contains(f, "▸ build") {
 		t.Errorf("mid-build frame:\n%s", f)
 	}
+	log.Info("stage progress", "stage", "build", "detail", "linking")
+	if f := lastFrame(term.String()); !strings.Contains(f, "▸ build") || !strings.Contains(f, "linking  1/2 platforms") {
+		t.Errorf("the running stage's progress is not shown:\n%s", f)
+	}
 	log.Info("build: from the binary cache", "platform", "windows/amd64")
 	log.Info("stage end", "stage", "build", "status", "ok")
 	log.Warn("something odd", "file", "x")
@@ -48,7 +52,7 @@ func TestDisplay(t *testing.T) {
 	if !strings.Contains(out, "WARN something odd file=x") {
 		t.Errorf("the warning was not shown:\n%s", out)
 	}
-	if n := strings.Count(file.String(), "\n"); n != 12 {
-		t.Errorf("the log file got %d records, want 12:\n%s", n, file.String())
+	if n := strings.Count(file.String(), "\n"); n != 13 {
+		t.Errorf("the log file got %d records, want 13:\n%s", n, file.String())
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/sentientos/reliquary/pipeline/trail"
 )
 
 // DefaultCount is the number of samples per side when Input.Count is 0: benchstat's advice.
@@ -88,26 +90,39 @@ func Run(ctx context.Context, in Input, opts ...Option) (*Report, error) {
 	return r.run(ctx, baseCommit)
 }
 
+// Stages are the stages a run logs ("stage start"/"stage end", pipeline/trail), in order,
+// for a live display: compiling both sides, the interleaved rounds, the comparison.
+var Stages = []string{"compile", "measure", "compare"}
+
 func (r *runner) run(ctx context.Context, baseCommit string) (*Report, error) {
+	tr := trail.New(r.in.Log)
 	cur := &side{label: "current", dir: r.in.Source, work: "current", commit: r.co.commit}
-	if err := r.prepare(ctx, cur); err != nil {
+	var base *side
+	err := tr.Run(ctx, "compile", func(ctx context.Context) (trail.Step, error) {
+		if err := r.prepare(ctx, cur); err != nil || baseCommit == "" {
+			return trail.Step{}, err
+		}
+		var err error
+		base, err = r.prepareBaseline(ctx, baseCommit)
+		return trail.Step{}, err
+	})
+	if err != nil {
 		return nil, err
 	}
-	var base *side
-	if baseCommit != "" {
-		var err error
-		if base, err = r.prepareBaseline(ctx, baseCommit); err != nil {
-			return nil, err
-		}
-	}
-	if err := r.measure(ctx, cur, base); err != nil {
+	if err := tr.Run(ctx, "measure", func(ctx context.Context) (trail.Step, error) {
+		return trail.Step{}, r.measure(ctx, cur, base)
+	}); err != nil {
 		return nil, err
 	}
 	if r.machine.CPU == "" {
 		r.machine.CPU = cur.cpu
 	}
-	rep := r.assemble(cur, base)
-	if err := r.policy.checkPower(rep.Gate, r.in.Count); err != nil {
+	var rep *Report
+	err = tr.Run(ctx, "compare", func(context.Context) (trail.Step, error) {
+		rep = r.assemble(cur, base)
+		return trail.Step{}, r.policy.checkPower(rep.Gate, r.in.Count)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return rep, nil
@@ -258,7 +273,7 @@ func (r *runner) measure(ctx context.Context, cur, base *side) error {
 	pkgs := unionPackages(cur, base)
 	args := benchArgs(in)
 	for round := 1; round <= in.Count; round++ {
-		in.Log.Info("benchmark round", "round", round, "of", in.Count)
+		trail.Progress(ctx, in.Log, "measure", fmt.Sprintf("round %d/%d", round, in.Count))
 		order := []*side{cur}
 		if base != nil {
 			order = []*side{base, cur}

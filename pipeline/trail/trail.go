@@ -74,6 +74,12 @@ func (t *Trail) Run(ctx context.Context, stage string, fn func(context.Context) 
 	return err
 }
 
+// Progress logs how far a running stage has got ("round 3/10"), for a live display; it is not
+// recorded: the stage's end is.
+func Progress(ctx context.Context, log *slog.Logger, stage, detail string) {
+	log.InfoContext(ctx, "stage progress", "stage", stage, "detail", detail)
+}
+
 // Skip records a stage that did not run, and why: a skipped stage is a result, not a gap.
 func (t *Trail) Skip(ctx context.Context, stage, reason string) {
 	now := t.now().UTC()
