@@ -9,7 +9,7 @@
 //     PATH to the go binary, HOME, GOCACHE, GOMODCACHE, GOPATH, TMPDIR), GOENV=off,
 //     CGO_ENABLED=0, GOFLAGS=-mod=readonly, GOPROXY=off, GOTOOLCHAIN=local (or the version
 //     the lock pins, taken from the module cache once it matches the lock's hash), GOWORK=off,
-//     the baseline GOAMD64/GOARM64, and -trimpath -buildvcs=false
+//     the baseline GOAMD64/GOARM64, and -trimpath -buildvcs=false -gcflags=all=-dwarf=false
 //     -ldflags="-s -w -buildid= -X ...". So the build is hermetic (it fails rather than
 //     download: the freeze stage fills the module cache) and its bytes depend only on the
 //     source, the toolchain, the platform and the stamped values, not on the machine, the

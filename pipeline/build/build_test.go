@@ -2,6 +2,8 @@ package build_test
 
 import (
 	"context"
+	"debug/buildinfo"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,7 +108,7 @@ func TestOutputRecord(t *testing.T) {
 	}
 	for _, c := range o.Commands {
 		args, env := strings.Join(c.Args, " "), strings.Join(c.Env, " ")
-		for _, w := range []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid= -X main.version=v1.0.0 -X main.commit=abc123", "./cmd/alpha ./cmd/beta"} {
+		for _, w := range []string{"-trimpath", "-buildvcs=false", "-gcflags=all=-dwarf=false", "-ldflags=-s -w -buildid= -X main.version=v1.0.0 -X main.commit=abc123", "./cmd/alpha ./cmd/beta"} {
 			if !strings.Contains(args, w) {
 				t.Errorf("%s: args %q lack %q", c.Platform, args, w)
 			}
@@ -139,5 +141,33 @@ func TestStampedBinaryRuns(t *testing.T) {
 	}
 	if string(out) != "beta v1.0.0 abc123\n" {
 		t.Errorf("beta printed %q", out)
+	}
+	checkNoDebugInfo(t, filepath.Join(dir, "beta"))
+}
+
+// checkNoDebugInfo checks that a binary was built without DWARF: the compiler generated none
+// (its build info records the flag) and the binary carries none.
+func checkNoDebugInfo(t *testing.T, bin string) {
+	t.Helper()
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string]string{}
+	for _, s := range info.Settings {
+		settings[s.Key] = s.Value
+	}
+	if settings["-gcflags"] != "all=-dwarf=false" || settings["-trimpath"] != "true" || settings["CGO_ENABLED"] != "0" {
+		t.Errorf("%s: build settings %v", bin, settings)
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, sec := range f.Sections {
+		if strings.HasPrefix(sec.Name, ".debug_") || strings.HasPrefix(sec.Name, ".zdebug_") {
+			t.Errorf("%s: has section %s", bin, sec.Name)
+		}
 	}
 }

@@ -30,6 +30,11 @@ type job struct {
 	outDir   string // absolute; the binaries land here under their default names
 }
 
+// noDWARF tells the compiler not to generate debug information for any package: the linker's
+// -w drops it from every binary anyway, so generating it is wasted work (about 5% of a cold
+// build's CPU time). It is recorded in the binaries' build info like any flag.
+const noDWARF = "-gcflags=all=-dwarf=false"
+
 // ldflags is the linker flag string: stripped, no build ID, and the stamps.
 func (r *runner) ldflags() (string, []Skip) {
 	st := r.cfg.StampVars()
@@ -61,7 +66,7 @@ func (r *runner) jobs(targets []Target) []job {
 			rel := path.Join("bin", p.dirName(), strconv.Itoa(n)) + "/"
 			env := append(r.host.recordedEnv(), platformEnv(p)...)
 			sort.Strings(env)
-			args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags=" + ld, "-o", rel}
+			args := []string{"build", "-trimpath", "-buildvcs=false", noDWARF, "-ldflags=" + ld, "-o", rel}
 			for _, t := range batch {
 				args = append(args, t.Main)
 			}
