@@ -24,6 +24,7 @@ func runFreeze(ctx context.Context, cli *cliEnv, args []string) error {
 	out := fs.String("out", "deps.lock.json", "where to write the lock file")
 	modCache := fs.String("mod-cache", "", "download modules into this GOMODCACHE (default: the go command's)")
 	record := fs.String("record", "", recordUsage)
+	memo := fs.String("verify-memo", "", "remember in DIR the module caches go mod verify passed, and skip it while the cache is unchanged (every file's size, times and inode; release keeps this memo beside its binary cache)")
 	toolchain := fs.String("toolchain", freeze.ToolchainGoMod, toolchainUsage)
 	var images, allow stringList
 	fs.Var(&images, "image", "a base image that must be pinned by digest, name@sha256:... (repeatable)")
@@ -44,6 +45,9 @@ func runFreeze(ctx context.Context, cli *cliEnv, args []string) error {
 	}
 	if *modCache != "" {
 		opts = append(opts, freeze.WithModCache(*modCache))
+	}
+	if *memo != "" {
+		opts = append(opts, freeze.WithVerifyMemo(*memo))
 	}
 	lock, err := freeze.Run(ctx, freeze.Input{Dir: pos[0], Images: images}, opts...)
 	if errors.Is(err, freeze.ErrNotFrozen) {

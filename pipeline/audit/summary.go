@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -123,6 +124,9 @@ func writeStage(b *strings.Builder, r trail.Record) {
 	}
 	writeFiles(b, "Inputs", r.Inputs)
 	writeFiles(b, "Outputs", r.Outputs)
+	for _, k := range slices.Sorted(maps.Keys(r.Notes)) { // what came from a cache or a memo
+		fmt.Fprintf(b, "- %s: %s\n", text(k), text(r.Notes[k]))
+	}
 	if len(r.Command) == 0 && r.Error == "" && len(r.Inputs) == 0 && len(r.Outputs) == 0 {
 		b.WriteString("- " + text(r.Status) + "\n")
 	}

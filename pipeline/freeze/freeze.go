@@ -48,6 +48,8 @@ type settings struct {
 	goBin     string
 	modCache  string
 	log       *slog.Logger
+	// verifyMemo is where module caches go mod verify passed are remembered; "" for none.
+	verifyMemo string
 }
 
 // Allow waives the given checks. Only the checks in Allowable may be waived.
@@ -200,11 +202,12 @@ func (st *state) run(ctx context.Context, in Input) (*Lock, error) {
 	if err := st.tidy(ctx); err != nil {
 		return nil, err
 	}
-	mods, err := st.download(ctx)
+	mods, dls, err := st.download(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := st.verify(ctx); err != nil {
+	memoHit, err := st.verify(ctx, dls)
+	if err != nil {
 		return nil, err
 	}
 	images, ps := checkImages(in.Images)
@@ -214,7 +217,11 @@ func (st *state) run(ctx context.Context, in Input) (*Lock, error) {
 	if err != nil {
 		return nil, err
 	}
-	return st.lock(mf, append(mods, localMods...), images)
+	lock, err := st.lock(mf, append(mods, localMods...), images)
+	if lock != nil {
+		lock.memoHit = memoHit
+	}
+	return lock, err
 }
 
 // toolchain picks and fetches the build toolchain, and runs the further go commands with
@@ -279,45 +286,58 @@ func (st *state) tidy(ctx context.Context) error {
 	return nil
 }
 
-// downloaded is one line of `go mod download -json`.
+// downloaded is one line of `go mod download -json`: the module and where the module cache
+// holds it.
 type downloaded struct {
 	Path, Version, Error, Sum, GoModSum string
+	Dir, Zip, GoMod                     string
 }
 
 // download fills the module cache with every module the build needs and returns them.
-func (st *state) download(ctx context.Context) ([]Module, error) {
+func (st *state) download(ctx context.Context) ([]Module, []downloaded, error) {
 	st.s.log.Info("freeze: go mod download", "dir", st.root)
 	res, err := st.gocmd.run(ctx, "mod", "download", "-json", st.modfileFlag())
 	if err != nil {
-		return nil, fmt.Errorf("freeze: %w", err)
+		return nil, nil, fmt.Errorf("freeze: %w", err)
 	}
 	var mods []Module
+	var dls []downloaded
 	dec := json.NewDecoder(strings.NewReader(string(res.stdout)))
 	for dec.More() {
 		var d downloaded
 		if err := dec.Decode(&d); err != nil {
-			return nil, fmt.Errorf("freeze: go mod download -json: %w", err)
+			return nil, nil, fmt.Errorf("freeze: go mod download -json: %w", err)
 		}
 		if d.Error != "" {
 			st.problems = append(st.problems, Problem{CheckDownload, d.Path + " " + d.Version, d.Error})
 			continue
 		}
 		mods = append(mods, Module{Path: d.Path, Version: d.Version, Sum: d.Sum, GoModSum: d.GoModSum})
+		dls = append(dls, d)
 	}
 	if res.code != 0 && !hasCheck(st.problems, CheckDownload) {
 		st.problems = append(st.problems, Problem{CheckDownload, "go.mod", res.message()})
 	}
-	return mods, nil
+	return mods, dls, nil
 }
 
-// verify runs `go mod verify` over the module cache.
-func (st *state) verify(ctx context.Context) error {
+// verify runs `go mod verify` over the module cache, unless the verify memo shows the
+// cache unchanged since it passed (it then reports true).
+func (st *state) verify(ctx context.Context, dls []downloaded) (bool, error) {
+	key := ""
+	if st.s.verifyMemo != "" && len(st.problems) == 0 {
+		if key = st.memoKey(dls); st.memoHit(key) {
+			st.s.log.Info("freeze: go mod verify skipped: the module cache is unchanged since it passed", "memo", st.memoPath(key))
+			return true, nil
+		}
+	}
 	res, err := st.gocmd.run(ctx, "mod", "verify", st.modfileFlag())
 	if err != nil {
-		return fmt.Errorf("freeze: %w", err)
+		return false, fmt.Errorf("freeze: %w", err)
 	}
 	if res.code == 0 {
-		return nil
+		st.remember(key)
+		return false, nil
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(res.stdout)+"\n"+string(res.stderr)), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
@@ -325,7 +345,7 @@ func (st *state) verify(ctx context.Context) error {
 			st.problems = append(st.problems, Problem{CheckVerify, subject, line})
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // attachReplaces records module-path replacements on the modules they apply to.

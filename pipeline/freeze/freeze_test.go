@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -341,5 +342,60 @@ func TestNoDependencies(t *testing.T) {
 	}
 	if err := lock.Validate(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestVerifyMemo: a second freeze of an unchanged module cache skips go mod verify and gives
+// the same lock; a module file rewritten with its size and modification time kept (only its
+// change time tells) is verified again and refused, and the refusal is not remembered.
+func TestVerifyMemo(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the memo needs change times")
+	}
+	cache, memo := buildtest.ModCache(t), t.TempDir()
+	dir := buildtest.Project(t, "uuidapp")
+	opts := []freeze.Option{freeze.WithModCache(cache), freeze.WithVerifyMemo(memo)}
+	first, err := freeze.Run(context.Background(), freeze.Input{Dir: dir}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := freeze.Run(context.Background(), freeze.Input{Dir: dir}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.VerifiedFromMemo() || !second.VerifiedFromMemo() || first.Digest != second.Digest {
+		t.Fatalf("memo hits %v then %v, digests %s %s: want a miss, then a hit with the same lock", first.VerifiedFromMemo(), second.VerifiedFromMemo(), first.Digest, second.Digest)
+	}
+	entries, _ := os.ReadDir(memo)
+
+	src := filepath.Join(cache, "github.com", "google", "uuid@v1.6.0", "uuid.go")
+	fi, err := os.Stat(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := bytes.Repeat([]byte("/"), int(fi.Size()))
+	copy(tampered, "package uuid\n//")
+	if err := os.Chmod(src, 0o644); err != nil { // the file only: the directory is left as it was
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(src, tampered, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(src, fi.Mode()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(src, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.Stat(src); after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime()) || after.Mode() != fi.Mode() {
+		t.Fatalf("the tampered file does not look the same: %v %v", after, fi)
+	}
+	_, err = freeze.Run(context.Background(), freeze.Input{Dir: dir}, opts...)
+	var nf *freeze.NotFrozenError
+	if !errors.As(err, &nf) || !nf.Has(freeze.CheckVerify) {
+		t.Fatalf("after tampering: got %v, want a go-mod-verify problem", err)
+	}
+	if after, _ := os.ReadDir(memo); len(after) != len(entries) {
+		t.Errorf("the memo grew from %d to %d entries on a failed check", len(entries), len(after))
 	}
 }

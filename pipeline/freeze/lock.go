@@ -39,6 +39,8 @@ type Lock struct {
 	Allowed   []Check   `json:"allowed,omitempty"` // checks the user waived (Allow)
 	Waived    []Problem `json:"waived,omitempty"`  // the problems those waivers let through
 	Digest    string    `json:"digest"`
+
+	memoHit bool // go mod verify was skipped by the verify memo (not written: the lock is the same)
 }
 
 // Toolchain records the Go toolchain every build of the set runs with: either the local go

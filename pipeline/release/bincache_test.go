@@ -12,8 +12,9 @@ import (
 )
 
 // TestReleaseBinaryCache: a second release of the same commit takes its binaries from the
-// binary cache, says so in the audit summary, and publishes the same bytes; with the
-// reproducibility check the cache is not read (and the artifacts are still the same).
+// binary cache, and its freeze skips go mod verify by the memo beside it, says both in the
+// audit summary, and publishes the same bytes; with the reproducibility check neither is
+// read (and the artifacts are still the same).
 func TestReleaseBinaryCache(t *testing.T) {
 	src := project(t, "multi")
 	k := key(t)
@@ -38,6 +39,10 @@ func TestReleaseBinaryCache(t *testing.T) {
 		summary := read(t, out, bundle.AuditSummaryFile)
 		if got := strings.Contains(summary, note+" "); got != tc.fromCache {
 			t.Errorf("%s release: audit summary names cached binaries = %v, want %v", tc.name, got, tc.fromCache)
+		}
+		// The freeze's go mod verify is remembered beside the binaries, and skipped likewise.
+		if got := strings.Contains(summary, "go-mod-verify: memo: the module cache is unchanged"); got != tc.fromCache {
+			t.Errorf("%s release: audit summary says go mod verify came from the memo = %v, want %v", tc.name, got, tc.fromCache)
 		}
 		if tc.fromCache && !strings.Contains(summary, "linux/amd64 alpha, linux/amd64 beta") {
 			t.Errorf("%s release: the summary does not list the cached binaries", tc.name)

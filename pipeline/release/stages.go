@@ -14,6 +14,10 @@ import (
 	"github.com/sentientos/reliquary/pipeline/trail"
 )
 
+// VerifyMemoDir is where, under the binary cache, the freeze stage remembers the module
+// caches go mod verify passed (freeze.WithVerifyMemo).
+const VerifyMemoDir = "verified"
+
 // freeze checks and records the dependency set, and fills the module cache for the build.
 func (r *run) freeze(ctx context.Context) (*freeze.Lock, error) {
 	var lock *freeze.Lock
@@ -27,6 +31,10 @@ func (r *run) freeze(ctx context.Context) (*freeze.Lock, error) {
 		}
 		if r.s.goBin != "" {
 			opts = append(opts, freeze.WithGo(r.s.goBin))
+		}
+		if r.s.binCache != "" && !r.s.reproduce {
+			// Beside the binaries it vouches for: one cache, one --no-binary-cache.
+			opts = append(opts, freeze.WithVerifyMemo(filepath.Join(r.s.binCache, VerifyMemoDir)))
 		}
 		l, err := freeze.Run(ctx, freeze.Input{Dir: r.in.Source, Images: r.in.Images}, opts...)
 		if err != nil {

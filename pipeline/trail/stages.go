@@ -23,7 +23,11 @@ func FreezeStep(command []string, lock *freeze.Lock, lockFile string) Step {
 	if lock.Files.GoSum != "" { // a module without dependencies has no go.sum
 		in = append(in, File{Path: "go.sum", SHA256: hexOf(lock.Files.GoSum)})
 	}
-	return Step{Command: command, Inputs: in, Outputs: []File{FileAs(bundle.DepsLockFile, lockFile)}}
+	step := Step{Command: command, Inputs: in, Outputs: []File{FileAs(bundle.DepsLockFile, lockFile)}}
+	if lock.VerifiedFromMemo() {
+		step.Notes = map[string]string{"go-mod-verify": "memo: the module cache is unchanged since go mod verify passed"}
+	}
+	return step
 }
 
 // BuildStep is what the build stage records: the source tree's digest (sha256:HEX) and the
