@@ -129,9 +129,13 @@ type Frozen struct {
 func (p *Project) Freeze(ctx context.Context) (*Frozen, error) {
 	img := p.Images
 	c := p.Tools.goStage(img, p.Tree).WithMountedDirectory(workPath, dag.Directory()).
-		WithMountedDirectory(recordsPath, dag.Directory())
+		WithMountedDirectory(recordsPath, dag.Directory()).
+		WithMountedCache(binCachePath, p.Tools.BinaryCache)
+	// The verify memo lives beside the binaries, as the local runner keeps it: go mod verify
+	// runs again only when the module cache changed.
 	c, err := run(ctx, c, "freeze", srcPath, "--out", path.Join(workPath, layout.DepsLockFile),
-		"--image", img.Toolchain, "--image", img.Runtime, "--record", path.Join(recordsPath, "freeze.json"))
+		"--image", img.Toolchain, "--image", img.Runtime, "--record", path.Join(recordsPath, "freeze.json"),
+		"--verify-memo", path.Join(binCachePath, "verified"))
 	if err != nil {
 		return nil, err
 	}

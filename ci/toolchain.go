@@ -28,7 +28,8 @@ const (
 	imageBasePath = "/image-base.oci.tar"
 	modCache      = "/cache/go-mod"
 	buildCache    = "/cache/go-build"
-	// binCachePath holds the binary cache; only the build stage mounts it.
+	// binCachePath holds the binary cache (and freeze's verify memo, in verified/); the
+	// freeze and build stages mount it.
 	binCachePath = "/cache/bin"
 	// stageUser runs every stage that holds a secret; secrets are mounted readable by it alone.
 	stageUser = "65532:65532"
@@ -150,14 +151,15 @@ func (r *Reliquary) goBase(img *Images) *dagger.Container {
 }
 
 // cli builds the reliquary CLI from the module's own source: static, reproducible, and built
-// once per call (the engine runs an identical build only once).
+// once per call (the engine runs an identical build only once). No DWARF, as the release's
+// builds: -w would drop it anyway.
 func (r *Reliquary) cli(img *Images) *dagger.File {
 	return r.goBase(img).
 		WithMountedCache(modCache, dag.CacheVolume("reliquary-cli-go-mod")).
 		WithMountedCache(buildCache, dag.CacheVolume("reliquary-cli-go-build")).
 		WithMountedDirectory("/reliquary", r.Tool).
 		WithWorkdir("/reliquary").
-		WithExec([]string{"go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid=",
+		WithExec([]string{"go", "build", "-trimpath", "-buildvcs=false", "-gcflags=all=-dwarf=false", "-ldflags=-s -w -buildid=",
 			"-o", "/out/reliquary", "./cmd/reliquary"}).
 		File("/out/reliquary")
 }
