@@ -38,9 +38,6 @@ func WithVerifyMemo(dir string) Option {
 // of the lock: the lock is the same either way.
 func (l *Lock) VerifiedFromMemo() bool { return l.memoHit }
 
-// errNoStamps: this system does not give change times, so nothing can be remembered.
-var errNoStamps = errors.New("no change times on this system")
-
 // memoKey is the fingerprint of everything go mod verify reads, or "" when it cannot be
 // taken (the reason is logged: the check then runs).
 func (st *state) memoKey(dls []downloaded) string {
@@ -109,14 +106,6 @@ func writeField(h hash.Hash, b []byte) {
 	binary.BigEndian.PutUint64(n[:], uint64(len(b)))
 	h.Write(n[:])
 	h.Write(b)
-}
-
-func writeUints(h hash.Hash, vs ...uint64) {
-	var b [8]byte
-	for _, v := range vs {
-		binary.BigEndian.PutUint64(b[:], v)
-		h.Write(b[:])
-	}
 }
 
 // memoPath is the memo's file for a key.

@@ -3,6 +3,7 @@
 package freeze
 
 import (
+	"encoding/binary"
 	"hash"
 	"io/fs"
 
@@ -18,4 +19,12 @@ func stamp(h hash.Hash, name string) error {
 	}
 	writeUints(h, uint64(st.Mode), uint64(st.Size), uint64(st.Mtim.Nano()), uint64(st.Ctim.Nano()), uint64(st.Ino), uint64(st.Dev))
 	return nil
+}
+
+func writeUints(h hash.Hash, vs ...uint64) {
+	var b [8]byte
+	for _, v := range vs {
+		binary.BigEndian.PutUint64(b[:], v)
+		h.Write(b[:])
+	}
 }
